@@ -1,0 +1,256 @@
+//! Plumbing shared by every step of the tutorial: the command line, start-up
+//! (binding the port, the banner), logging and Ctrl-C; with the `testing`
+//! feature, the helpers the steps' tests use.
+//!
+//! Nothing here is part of a lesson. The SQL, the routes, the JSON shapes and
+//! the pages live in each step's `src/main.rs`, where a learner reads them.
+
+use std::io::{ErrorKind, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::exit;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+/// The port every step listens on unless told otherwise (5000 is taken by
+/// AirPlay on macOS, so the original tutorial uses 5001 too).
+pub const DEFAULT_PORT: u16 = 5001;
+
+/// What a step needs to start: the socket it listens on and its database file.
+pub struct Started {
+    pub listener: TcpListener,
+    pub db: PathBuf,
+}
+
+/// The command-line options every step accepts.
+#[derive(Debug, PartialEq)]
+pub struct Options {
+    pub host: String,
+    pub port: u16,
+    pub db: PathBuf,
+}
+
+/// Starts a step: `shared::start!()` in a step's `main`.
+///
+/// Expands to [`start`] with the step's package name and folder, so each step
+/// finds its own `instance/chat.db` whatever the current directory.
+#[macro_export]
+macro_rules! start {
+    () => {
+        $crate::start(env!("CARGO_PKG_NAME"), env!("CARGO_MANIFEST_DIR"))
+    };
+}
+
+/// Parses the command line, sets up logging, binds the port and prints the
+/// one-line banner. Exits with a clear message on bad options or a taken port.
+pub fn start(step: &str, step_dir: &str) -> Started {
+    let default_db = Path::new(step_dir).join("instance").join("chat.db");
+    let options = match Options::parse(std::env::args().skip(1), &default_db) {
+        Ok(Some(options)) => options,
+        Ok(None) => {
+            print!("{}", usage(step, &default_db));
+            exit(0);
+        }
+        Err(message) => {
+            eprintln!("error: {message}\n\n{}", usage(step, &default_db));
+            exit(2);
+        }
+    };
+    init_logging();
+
+    if let Some(folder) = options.db.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if let Err(e) = std::fs::create_dir_all(folder) {
+            eprintln!("error: cannot create the folder {}: {e}", folder.display());
+            exit(1);
+        }
+    }
+    let listener = bind(&options.host, options.port);
+    let address = listener
+        .local_addr()
+        .expect("a bound socket has an address");
+
+    // Tests read this line to learn the port when they pass `--port 0`.
+    println!(
+        "{step}: listening on http://{address}  (database: {})  Ctrl-C to stop",
+        shown(&options.db).display()
+    );
+    let _ = std::io::stdout().flush();
+    Started {
+        listener,
+        db: options.db,
+    }
+}
+
+impl Options {
+    /// `Ok(None)` means `--help` was asked for.
+    pub fn parse(
+        args: impl IntoIterator<Item = String>,
+        default_db: &Path,
+    ) -> Result<Option<Options>, String> {
+        let mut options = Options {
+            host: "127.0.0.1".into(),
+            port: DEFAULT_PORT,
+            db: default_db.to_path_buf(),
+        };
+        let mut args = args.into_iter();
+        while let Some(arg) = args.next() {
+            // Accept both `--port 5002` and `--port=5002`.
+            let (flag, inline) = match arg.split_once('=') {
+                Some((flag, value)) if flag.starts_with("--") => (flag.to_string(), Some(value)),
+                _ => (arg.clone(), None),
+            };
+            let mut value = |name: &str| match inline {
+                Some(v) => Ok(v.to_string()),
+                None => args.next().ok_or(format!("{name} needs a value")),
+            };
+            match flag.as_str() {
+                "-h" | "--help" => return Ok(None),
+                "--port" | "-p" => {
+                    let v = value("--port")?;
+                    options.port = v
+                        .parse()
+                        .map_err(|_| format!("--port takes a number from 0 to 65535, not {v:?}"))?;
+                }
+                "--db" => options.db = PathBuf::from(value("--db")?),
+                "--host" => options.host = value("--host")?,
+                other => return Err(format!("unknown option {other:?}")),
+            }
+        }
+        Ok(Some(options))
+    }
+}
+
+fn usage(step: &str, default_db: &Path) -> String {
+    format!(
+        "usage: cargo run -p {step} -- [--port N] [--db PATH] [--host ADDR]\n\
+         \n  --port N     port to listen on (default {DEFAULT_PORT}; 0 picks a free one)\
+         \n  --db PATH    SQLite database file (default {})\
+         \n  --host ADDR  address to listen on (default 127.0.0.1; 0.0.0.0 for other machines)\n",
+        shown(default_db).display()
+    )
+}
+
+/// Binds the listening socket ourselves (rather than with `HttpServer::bind`)
+/// so a taken port gets a message a learner can act on.
+fn bind(host: &str, port: u16) -> TcpListener {
+    match TcpListener::bind((host, port)) {
+        Ok(listener) => listener,
+        Err(e) if e.kind() == ErrorKind::AddrInUse => {
+            eprintln!(
+                "error: port {port} is already in use by another program.\n\
+                 Another step is probably still running: stop it (Ctrl-C in its terminal, \
+                 or `scripts/switch stop`), or pick another port: --port {}",
+                port.wrapping_add(1)
+            );
+            exit(1);
+        }
+        Err(e) => {
+            eprintln!("error: cannot listen on {host}:{port}: {e}");
+            exit(1);
+        }
+    }
+}
+
+/// A path relative to the current directory when it lies below it: shorter to read.
+fn shown(path: &Path) -> PathBuf {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.to_path_buf())
+}
+
+/// The request log: one line per request, e.g. `GET /api/users HTTP/1.1 → 200 (0.41 ms)`.
+/// Use it as `.wrap(shared::request_logger())` in the step's `App`.
+pub fn request_logger() -> actix_web::middleware::Logger {
+    actix_web::middleware::Logger::new("%r → %s (%D ms)").log_target("request")
+}
+
+/// Resolves on Ctrl-C (and, on Unix, on the SIGTERM that `scripts/switch stop`
+/// sends). Give it to `HttpServer::shutdown_signal`: the server then stops
+/// accepting connections and finishes the requests in flight before exiting.
+pub async fn ctrl_c() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).expect("cannot listen for SIGTERM");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+    eprintln!("stopping: finishing the requests in flight");
+}
+
+/// Logs to stderr: the request log at `info`, everything else (actix's
+/// start-up chatter) only from `warn` up.
+struct StderrLog;
+
+impl log::Log for StderrLog {
+    fn enabled(&self, metadata: &log::Metadata) -> bool {
+        let wanted = if metadata.target() == "request" {
+            log::Level::Info
+        } else {
+            log::Level::Warn
+        };
+        metadata.level() <= wanted
+    }
+
+    fn log(&self, record: &log::Record) {
+        if self.enabled(record.metadata()) {
+            eprintln!("{:<5} {}", record.level(), record.args());
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+fn init_logging() {
+    static LOG: StderrLog = StderrLog;
+    if log::set_logger(&LOG).is_ok() {
+        log::set_max_level(log::LevelFilter::Info);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Option<Options>, String> {
+        Options::parse(args.iter().map(|a| a.to_string()), Path::new("d/chat.db"))
+    }
+
+    #[test]
+    fn defaults_are_port_5001_on_loopback_with_the_step_database() {
+        let options = parse(&[]).unwrap().unwrap();
+        assert_eq!(options.port, 5001);
+        assert_eq!(options.host, "127.0.0.1");
+        assert_eq!(options.db, Path::new("d/chat.db"));
+    }
+
+    #[test]
+    fn port_db_and_host_are_read_in_both_spellings() {
+        let options = parse(&["--port", "5002", "--db=my.db", "--host", "0.0.0.0"])
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            options,
+            Options {
+                host: "0.0.0.0".into(),
+                port: 5002,
+                db: "my.db".into()
+            }
+        );
+        assert_eq!(parse(&["--port=0"]).unwrap().unwrap().port, 0);
+    }
+
+    #[test]
+    fn bad_options_are_explained() {
+        assert!(parse(&["--port", "http"]).unwrap_err().contains("number"));
+        assert!(parse(&["--port"]).unwrap_err().contains("needs a value"));
+        assert!(parse(&["--verbose"]).unwrap_err().contains("--verbose"));
+        assert_eq!(parse(&["--help"]).unwrap(), None);
+    }
+}
