@@ -59,11 +59,11 @@ pub fn start(step: &str, step_dir: &str) -> Started {
     };
     init_logging();
 
-    if let Some(folder) = options.db.parent().filter(|p| !p.as_os_str().is_empty()) {
-        if let Err(e) = std::fs::create_dir_all(folder) {
-            eprintln!("error: cannot create the folder {}: {e}", folder.display());
-            exit(1);
-        }
+    if let Some(folder) = options.db.parent()
+        && let Err(e) = std::fs::create_dir_all(folder)
+    {
+        eprintln!("error: cannot create the folder {}: {e}", folder.display());
+        exit(1);
     }
     let listener = bind(&options.host, options.port);
     let address = listener

@@ -1,7 +1,7 @@
 //! Step 06: `GET /api/users/<id>` answers one user.
 //!
-//! The whole app at this step, top to bottom: the data, the database, the
-//! API, the pages, and `main` wiring the routes.
+//! The whole app at this step, in one file to read from top to bottom;
+//! `main`, at the end, wires the routes. The lesson is in README.md.
 
 use std::fmt;
 use std::path::Path;
