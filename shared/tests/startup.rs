@@ -72,6 +72,16 @@ fn the_banner_gives_the_url_and_sigterm_stops_the_server_cleanly() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // If an assertion fails before the end, don't leave the server running.
+    struct KillOnPanic(u32);
+    impl Drop for KillOnPanic {
+        fn drop(&mut self) {
+            if std::thread::panicking() {
+                let _ = Command::new("kill").arg(self.0.to_string()).status();
+            }
+        }
+    }
+    let _guard = KillOnPanic(child.id());
     let mut banner = String::new();
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut banner)
