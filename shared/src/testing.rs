@@ -17,6 +17,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+pub mod browser;
+
 /// The tutorial's sample users: (name, email, nickname), in creation order.
 pub const USERS: [(&str, &str, &str); 3] = [
     ("Alice Caroll", "alice@foo.com", "alice"),

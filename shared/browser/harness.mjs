@@ -1,0 +1,158 @@
+// The browser tests' harness: headless Chromium (the one installed on the
+// machine, e.g. Debian's `chromium`), driven by playwright-core. No browser is
+// downloaded. See docs/browser-tests.md.
+//
+// A step's `tests/pages.rs` starts the step's binary and runs its
+// `tests/pages.mjs` with node's own test runner (`node:test`), setting:
+//   BASE_URL        http://127.0.0.1:PORT, the running step
+//   CHROMIUM_PATH   the Chromium (or Chrome) binary to drive
+//   STEP            the step's name, which starts each screenshot's file name
+//   SCREENSHOT_DIR  where screenshots go (target/screenshots)
+//
+// In `pages.mjs`:
+//   const page = await open(t, '/front/users');   // a new browser window, watched
+//   await screenshot(page, 'users');              // target/screenshots/s04-users.png
+//   const [alice, bob] = await Promise.all([open(t, '/a'), open(t, '/b')]);  // two people
+//
+// Every page opened with `open` is watched until its check ends: the check
+// fails if the page asked anything of a host other than this machine, wrote
+// an error to the browser console, threw an uncaught exception or opened a
+// dialog (alert, confirm, prompt).
+
+import { after } from 'node:test';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+if (!process.env.BASE_URL) {
+  throw new Error(
+    'BASE_URL is not set. Run the page checks through cargo, which starts the step ' +
+      'and sets it: `cargo test -p s04 --test pages` (see docs/browser-tests.md).',
+  );
+}
+
+/** The running step: its address, and its API for what a page should show. */
+export const app = {
+  step: process.env.STEP ?? 'step',
+  url: (path) => new URL(path, process.env.BASE_URL).href,
+  /** GETs `path` and returns the JSON it answers. */
+  async getJson(path) {
+    const response = await fetch(app.url(path));
+    if (!response.ok) throw new Error(`GET ${path} answered ${response.status}`);
+    return response.json();
+  },
+};
+
+/**
+ * Chromium's command line. Playwright adds its own automation flags and a
+ * fresh, empty profile (--user-data-dir) for every launch.
+ */
+export const CHROMIUM_FLAGS = [
+  // As root (CI, containers) Chromium refuses to start inside its sandbox.
+  '--no-sandbox',
+  // Without these, Chromium keeps calling Google's servers (updates, sync,
+  // field trials, first-run pages): noise, and refused connections offline.
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+  '--disable-gpu',
+];
+
+let launched; // one browser for all the checks in a file, started on first use
+
+function browser() {
+  launched ??= chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    args: CHROMIUM_FLAGS,
+    headless: true,
+    timeout: 60_000,
+  });
+  return launched;
+}
+
+after(async () => {
+  if (launched) await (await launched).close();
+});
+
+/** Loopback and inline URLs stay on this machine; anything else does not. */
+export function staysOnThisMachine(url) {
+  const { protocol, hostname } = new URL(url);
+  if (['data:', 'blob:', 'about:'].includes(protocol)) return true;
+  return ['127.0.0.1', 'localhost', '[::1]'].includes(hostname);
+}
+
+/**
+ * Opens `path` of the running step in a new browser window (its own context:
+ * its own cookies and storage, like another person) and returns the
+ * Playwright `Page`. `t` is the check's test context: when the check ends,
+ * the window closes and the check fails if anything in `page.problems`.
+ */
+export async function open(t, path) {
+  const context = await (await browser()).newContext({
+    viewport: { width: 900, height: 600 },
+  });
+  const problems = await watch(context);
+  t.after(async () => {
+    await context.close();
+    if (problems.length > 0) {
+      throw new Error(`while ${path} was open:\n  - ${problems.join('\n  - ')}`);
+    }
+  });
+  const page = await context.newPage();
+  page.problems = problems; // a check may remove one it expects
+  page.setDefaultTimeout(10_000); // fail a missing element in 10 s, not 30
+  const response = await page.goto(app.url(path));
+  if (!response?.ok()) {
+    throw new Error(`opening ${path} answered ${response?.status()} ${response?.url()}`);
+  }
+  return page;
+}
+
+/**
+ * Records, as readable sentences, what must never happen on a tutorial page.
+ * Requests to other hosts are also refused, so a test never waits on them.
+ */
+export async function watch(context) {
+  const problems = [];
+  await context.route('**/*', (route) => {
+    const request = route.request();
+    if (staysOnThisMachine(request.url())) return route.continue();
+    problems.push(`requested ${request.url()} (outside this machine)`);
+    return route.abort('blockedbyclient');
+  });
+  const outside = (url) => !staysOnThisMachine(url.href.replace(/^ws/, 'http'));
+  await context.routeWebSocket(outside, (socket) => {
+    problems.push(`opened a WebSocket to ${socket.url()} (outside this machine)`);
+    socket.close();
+  });
+  const watchPage = (page) => {
+    page.on('console', (message) => {
+      if (message.type() === 'error') {
+        const where = message.location().url;
+        problems.push(`console error: ${message.text()}${where ? ` (${where})` : ''}`);
+      }
+    });
+    page.on('pageerror', (error) => problems.push(`uncaught exception: ${error.message}`));
+    page.on('dialog', (dialog) => {
+      problems.push(`a dialog opened: ${dialog.type()}(${JSON.stringify(dialog.message())})`);
+      dialog.dismiss().catch(() => {});
+    });
+  };
+  context.pages().forEach(watchPage);
+  context.on('page', watchPage);
+  return problems;
+}
+
+/** Saves a picture of the whole page as <SCREENSHOT_DIR>/<step>-<name>.png. */
+export async function screenshot(page, name) {
+  const folder = process.env.SCREENSHOT_DIR || join(here, '..', '..', 'target', 'screenshots');
+  mkdirSync(folder, { recursive: true });
+  const path = join(folder, `${app.step}-${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
