@@ -1,0 +1,60 @@
+-- wrk script for bench/run. One file, three modes, chosen by the first
+-- argument after `--` on wrk's command line:
+--
+--   wrk ... -s bench/wrk/bench.lua URL -- get     the URL's path, unchanged (static: fastest)
+--   wrk ... -s bench/wrk/bench.lua URL -- post    POST /api/users, a new user per request
+--   wrk ... -s bench/wrk/bench.lua URL -- mix     80 % GET /api/users/<1..3>, 20 % POST /api/users
+--
+-- A second argument tags the users created, so several runs on one database
+-- stay distinguishable. Whatever the mode, `done` prints one line
+-- `BENCH-JSON {...}` with the figures bench/run reads (latencies in µs).
+
+local threads = {}
+local counter = 0
+
+function setup(thread)
+   thread:set("id", #threads + 1)
+   table.insert(threads, thread)
+end
+
+local function new_user()
+   counter = counter + 1
+   local nick = string.format("bench-%s-%d-%d", tag, id, counter)
+   local body = string.format(
+      '{"name":"Bench User %d-%d","email":"%s@bench.invalid","nickname":"%s"}',
+      id, counter, nick, nick)
+   return wrk.format("POST", "/api/users",
+                     { ["Content-Type"] = "application/json" }, body)
+end
+
+local function mixed()
+   if math.random() < 0.2 then
+      return new_user()
+   end
+   return wrk.format("GET", "/api/users/" .. math.random(1, 3))
+end
+
+function init(args)
+   local mode = args[1] or "get"
+   tag = args[2] or "run"
+   math.randomseed(id * 7919 + os.time())
+   if mode == "post" then
+      request = new_user
+   elseif mode == "mix" then
+      request = mixed
+   elseif mode ~= "get" then
+      error("bench.lua: unknown mode " .. mode .. " (get, post or mix)")
+   end
+end
+
+function done(summary, latency, requests)
+   local e = summary.errors
+   io.write(string.format(
+      'BENCH-JSON {"requests":%d,"duration_us":%d,"bytes":%d,' ..
+      '"p50_us":%d,"p90_us":%d,"p99_us":%d,"max_us":%d,"mean_us":%.1f,' ..
+      '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d}}\n',
+      summary.requests, summary.duration, summary.bytes,
+      latency:percentile(50), latency:percentile(90), latency:percentile(99),
+      latency.max, latency.mean,
+      e.connect, e.read, e.write, e.status, e.timeout))
+end
