@@ -8,7 +8,7 @@
 //! ```
 
 use std::fs::{self, File};
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -282,12 +282,21 @@ pub fn httpie_is_installed() -> bool {
         .status()
         .is_ok_and(|s| s.success());
     if !found {
-        let message = "httpie is not installed, so the tutorial's `http ...` commands were NOT \
-                       checked. Install it with `pip install httpie` (or `pipx install httpie`).";
-        assert!(!in_ci(), "{message}");
-        eprintln!("\n*** SKIPPED: {message} ***\n");
+        missing_tool(
+            "httpie is not installed, so the tutorial's `http ...` commands were NOT checked. \
+             Install it with `pip install httpie` (or `pipx install httpie`).",
+        );
     }
     found
+}
+
+/// A tool some test needs is missing. In CI (`CI=true`) that fails the test;
+/// elsewhere it prints a banner nobody can miss, and the test carries on.
+pub fn missing_tool(message: &str) {
+    assert!(!in_ci(), "{message} (in CI a missing tool is a failure)");
+    // Straight to stderr, not with `eprintln!`: the test harness captures
+    // that and shows it only when the test fails.
+    let _ = writeln!(std::io::stderr(), "\n*** SKIPPED: {message} ***\n");
 }
 
 /// True when running in CI, where a missing tool is a failure, not a skip.

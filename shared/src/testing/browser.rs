@@ -15,13 +15,13 @@
 //! When one is missing, the checks are skipped with a message saying what to
 //! install; in CI (`CI=true`) that is a failure instead.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::{TestApp, in_ci};
+use super::{TestApp, missing_tool};
 
 /// How long one file of page checks may take, browser start included.
 const TIME_LIMIT: Duration = Duration::from_secs(180);
@@ -170,14 +170,9 @@ fn find_chromium() -> Result<PathBuf, String> {
 
 /// Skips the browser checks with a banner nobody can miss; in CI, fails instead.
 fn skip(reason: &str) -> Option<Tools> {
-    assert!(!in_ci(), "browser tests cannot run in CI: {reason}");
-    // Straight to stderr, not with `eprintln!`: the test harness would
-    // capture that and show it only if the test failed.
-    let _ = writeln!(
-        std::io::stderr(),
-        "\n*** SKIPPED: the pages were NOT checked in a browser: {reason} ***\n\
-         *** (see docs/browser-tests.md; in CI this is a failure) ***\n"
-    );
+    missing_tool(&format!(
+        "the pages were NOT checked in a browser: {reason} (see docs/browser-tests.md)"
+    ));
     None
 }
 
