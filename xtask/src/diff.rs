@@ -1,0 +1,149 @@
+//! `scripts/diff 03 04`: what step 04 changes, compared with step 03, over the
+//! whole crate: code, tests, static files, Cargo.toml. `git diff --no-index`
+//! does the comparing (it works on any two folders, in a repository or not),
+//! on copies of the two crates without what is not part of the lesson.
+
+use std::fs;
+use std::io::{self, ErrorKind};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::steps::{self, Step};
+
+pub const USAGE: &str = "\
+usage: scripts/diff [OLD] NEW [--stat] [other git diff options]
+
+  scripts/diff 03 04      what step 04 changes, compared with step 03
+  scripts/diff 04         the same: compared with the step before 04
+  scripts/diff 04 --stat  only the files changed and how many lines
+
+Steps may be written 04, s04 or 4. Options starting with - go to `git diff`
+(e.g. --word-diff). The package name and the version string, which change at
+every step, are left out, and so are the step's README.md (the lesson itself),
+instance/ and target/.
+";
+
+/// Changes that are not the lesson: git leaves out a change when every line
+/// of it matches one of these (`git diff -I`, git 2.30 and later).
+const NOISE: [&str; 5] = [
+    // The step's name as a string: the package's name in Cargo.toml, the
+    // binary the tests start (CARGO_BIN_EXE_s04).
+    r#"[_"]s[0-9][0-9][a-z]?""#,
+    // Cargo.toml's one-line title ("Step 04 of the Rust chat tutorial: ...").
+    r#"^description = "Step "#,
+    // What /api/version answers, and what the tests expect it to say.
+    r#"^const VERSION: &str = "#,
+    r#"version[]":, (]*[0-9][0-9][a-z]?[")]"#,
+    // Comments naming the step ("Step 04 against its real binary"). The first
+    // line of src/main.rs ("//! Step 04: ...") stays: it says what the step adds.
+    r#"^ *(//|#).*Step [0-9][0-9][a-z]?([^:0-9a-z]|$)"#,
+];
+
+/// What is not copied from the top of a step's folder.
+const LEFT_OUT: [&str; 3] = ["README.md", "instance", "target"];
+
+pub fn main(args: Vec<String>) -> Result<(), String> {
+    let (mut names, mut git_options) = (Vec::new(), Vec::new());
+    for arg in args {
+        match arg.as_str() {
+            "-h" | "--help" => {
+                print!("{USAGE}");
+                return Ok(());
+            }
+            "--" => {}
+            option if option.starts_with('-') => git_options.push(arg),
+            _ => names.push(arg),
+        }
+    }
+    let root = steps::workspace_root();
+    let all = steps::all(&root)?;
+    let (old, new) = match names.as_slice() {
+        [new] => {
+            let new = steps::find(&all, new)?;
+            let old = steps::previous(&all, new).ok_or_else(|| {
+                format!("{} is the first step: nothing comes before it", new.name)
+            })?;
+            (old, new)
+        }
+        [old, new] => (steps::find(&all, old)?, steps::find(&all, new)?),
+        _ => return Err(format!("which steps?\n\n{USAGE}")),
+    };
+
+    // Copies named steps/s03 and steps/s04, so that git shows the real paths.
+    let scratch = Scratch::new()?;
+    for step in [old, new] {
+        copy_crate(&step.dir, &scratch.folder(step), true)
+            .map_err(|e| format!("cannot copy {}: {e}", step.dir.display()))?;
+    }
+
+    let status = Command::new("git")
+        .current_dir(&scratch.0)
+        .args(["diff", "--no-index"])
+        .args(NOISE.map(|regex| format!("-I{regex}")))
+        .args(&git_options)
+        .arg("--")
+        .args([old, new].map(|step| format!("steps/{}", step.name)))
+        .status()
+        .map_err(|e| match e.kind() {
+            ErrorKind::NotFound => "scripts/diff uses git, which was not found: install it from \
+                 https://git-scm.com"
+                .to_string(),
+            _ => format!("cannot run git: {e}"),
+        })?;
+    // `git diff --no-index` exits with 1 when the folders differ: that is
+    // what we asked for, not a failure.
+    match status.code() {
+        Some(0) => {
+            eprintln!("{} and {} do not differ", old.name, new.name);
+            Ok(())
+        }
+        // No code: a signal stopped git, because what read its output went
+        // away (`scripts/diff 04 | head`) or Ctrl-C was pressed. Nothing to add.
+        Some(1) | None => Ok(()),
+        _ => Err(format!(
+            "git diff failed ({status}); scripts/diff needs git 2.30 or later (git --version)"
+        )),
+    }
+}
+
+/// Copies a step's crate, leaving out what is not the lesson, and hidden files
+/// (editors' swap files, .DS_Store).
+fn copy_crate(from: &Path, to: &Path, top: bool) -> io::Result<()> {
+    fs::create_dir_all(to)?;
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name_text = name.to_string_lossy();
+        if name_text.starts_with('.') || (top && LEFT_OUT.contains(&&*name_text)) {
+            continue;
+        }
+        if entry.file_type()?.is_dir() {
+            copy_crate(&entry.path(), &to.join(&name), false)?;
+        } else {
+            fs::copy(entry.path(), to.join(&name))?;
+        }
+    }
+    Ok(())
+}
+
+/// A temporary folder, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Result<Scratch, String> {
+        let path = std::env::temp_dir().join(format!("xtask-diff-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir_all(&path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+        Ok(Scratch(path))
+    }
+
+    fn folder(&self, step: &Step) -> PathBuf {
+        self.0.join("steps").join(&step.name)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}

@@ -1,0 +1,40 @@
+//! The classroom helpers behind `scripts/switch` and `scripts/diff` (and
+//! `cargo switch`, `cargo stepdiff`): plumbing, not a lesson. They are written
+//! in Rust rather than in shell so that they work on Windows too.
+//! docs/scripts.md says how to use them.
+
+use std::process::ExitCode;
+
+mod diff;
+mod process;
+mod steps;
+mod switch;
+
+const USAGE: &str = "\
+usage: cargo run -p xtask -- switch [STEP] [--fresh] [--seed] [--port N] | stop | logs
+       cargo run -p xtask -- diff [OLD] NEW [--stat]
+
+(scripts/switch and scripts/diff run these; add --help for details)
+";
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let command = args.next();
+    let args: Vec<String> = args.collect();
+    let result = match command.as_deref() {
+        Some("switch") => switch::main(args),
+        Some("diff") => diff::main(args),
+        Some("-h" | "--help") => {
+            print!("{USAGE}\n{}\n{}", switch::USAGE, diff::USAGE);
+            Ok(())
+        }
+        _ => Err(format!("what should xtask do?\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,624 @@
+//! `scripts/switch 04`: one server in the background, moved from step to step
+//! with one command, each step keeping its own database.
+//!
+//! What `switch` started is recorded in `.switch/server.json` (its PID, step,
+//! port and binary); its output goes to `.switch/server.log`.
+
+use std::ffi::OsStr;
+use std::fs::{self, File};
+use std::io::{ErrorKind, Read, Seek, SeekFrom, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use shared::DEFAULT_PORT;
+use shared::testing::{MESSAGES, USERS, user_json};
+
+use crate::process;
+use crate::steps::{self, Step};
+
+pub const USAGE: &str = "\
+usage: scripts/switch [STEP] [--fresh] [--seed] [--port N]
+       scripts/switch stop | logs
+
+  scripts/switch          list the steps, marking the one running
+  scripts/switch 04       build step 04 (also: s04, 4) and run it in the background
+                          on port 5001, instead of the step running before
+    --fresh               start that step with an empty database
+    --seed                load the tutorial's sample users (and messages, once
+                          the step has them) through the step's API
+    --port N              listen on port N instead of 5001
+  scripts/switch stop     stop the step running in the background
+  scripts/switch logs     follow its log (Ctrl-C stops following, not the server)
+
+Each step keeps its own database in steps/<step>/instance/chat.db.
+";
+
+/// How long a step may take to answer its first request after it started.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What the command line asks for.
+#[derive(Debug, PartialEq)]
+enum Action {
+    List,
+    Stop,
+    Logs,
+    Run {
+        step: String,
+        fresh: bool,
+        seed: bool,
+        port: u16,
+    },
+    Help,
+}
+
+pub fn main(args: Vec<String>) -> Result<(), String> {
+    let places = Places::new();
+    match parse(args)? {
+        Action::Help => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        Action::List => list(&places),
+        Action::Stop => stop(&places),
+        Action::Logs => follow_log(&places),
+        Action::Run {
+            step,
+            fresh,
+            seed,
+            port,
+        } => run(&places, &step, fresh, seed, port),
+    }
+}
+
+fn parse(args: Vec<String>) -> Result<Action, String> {
+    let mut words = Vec::new();
+    let (mut fresh, mut seed, mut port) = (false, false, DEFAULT_PORT);
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => (flag.to_string(), Some(value)),
+            _ => (arg.clone(), None),
+        };
+        match flag.as_str() {
+            "-h" | "--help" => return Ok(Action::Help),
+            "--fresh" => fresh = true,
+            "--seed" => seed = true,
+            "--port" | "-p" => {
+                let value = match inline {
+                    Some(value) => value.to_string(),
+                    None => args
+                        .next()
+                        .ok_or("--port needs a number, e.g. --port 5002")?,
+                };
+                port = value.parse().ok().filter(|&port| port != 0).ok_or(format!(
+                    "--port takes a number from 1 to 65535, not {value:?}"
+                ))?;
+            }
+            other if other.starts_with('-') => {
+                return Err(format!("unknown option {other:?}\n\n{USAGE}"));
+            }
+            _ => words.push(arg),
+        }
+    }
+    match words.as_slice() {
+        [] if fresh || seed => {
+            Err("--fresh and --seed need a step, e.g. scripts/switch 04 --fresh".to_string())
+        }
+        [] => Ok(Action::List),
+        [word] if word == "stop" => Ok(Action::Stop),
+        [word] if word == "logs" => Ok(Action::Logs),
+        [step] => Ok(Action::Run {
+            step: step.clone(),
+            fresh,
+            seed,
+            port,
+        }),
+        _ => Err(format!("one step at a time, please\n\n{USAGE}")),
+    }
+}
+
+// ------------------------------------------------------------- the places
+
+/// Where things are: the sources (the workspace) and the run-time files.
+struct Places {
+    /// The workspace: the steps' sources; cargo runs here.
+    root: PathBuf,
+    /// Holds `.switch/` and the databases (`steps/<step>/instance/chat.db`).
+    /// The workspace too, unless `XTASK_RUN_DIR` says otherwise: the tests
+    /// point it at a temporary folder so that they never touch a learner's
+    /// databases or server.
+    run: PathBuf,
+}
+
+impl Places {
+    fn new() -> Places {
+        let root = steps::workspace_root();
+        let run = std::env::var_os("XTASK_RUN_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.clone());
+        Places { root, run }
+    }
+
+    fn state_file(&self) -> PathBuf {
+        self.run.join(".switch").join("server.json")
+    }
+
+    fn log_file(&self) -> PathBuf {
+        self.run.join(".switch").join("server.log")
+    }
+
+    /// The step's own database: what the step uses by default, `cargo run -p s04`.
+    fn database(&self, step: &str) -> PathBuf {
+        self.run
+            .join("steps")
+            .join(step)
+            .join("instance")
+            .join("chat.db")
+    }
+
+    /// A path as the learner reads it: relative to the workspace when inside it.
+    fn shown(&self, path: &Path) -> String {
+        let shown = path.strip_prefix(&self.root).unwrap_or(path);
+        shown.display().to_string()
+    }
+}
+
+// ------------------------------------------------------------- the server
+
+/// The server `switch` started, as recorded in `.switch/server.json`.
+struct Server {
+    pid: u32,
+    step: String,
+    port: u16,
+    binary: PathBuf,
+    database: PathBuf,
+}
+
+impl Server {
+    /// The server that `switch` started and that still runs, if any. A record
+    /// left by a server that has died since is removed.
+    fn running(places: &Places) -> Option<Server> {
+        let text = fs::read_to_string(places.state_file()).ok()?;
+        let server = serde_json::from_str::<Value>(&text)
+            .ok()
+            .and_then(|v| Server::from_json(&v));
+        match server {
+            Some(server) if process::runs(server.pid, &server.binary) => Some(server),
+            _ => {
+                let _ = fs::remove_file(places.state_file());
+                None
+            }
+        }
+    }
+
+    fn from_json(v: &Value) -> Option<Server> {
+        Some(Server {
+            pid: v["pid"].as_u64()?.try_into().ok()?,
+            step: v["step"].as_str()?.to_string(),
+            port: v["port"].as_u64()?.try_into().ok()?,
+            binary: v["binary"].as_str()?.into(),
+            database: v["database"].as_str()?.into(),
+        })
+    }
+
+    fn save(&self, places: &Places) -> Result<(), String> {
+        let record = json!({
+            "pid": self.pid,
+            "step": self.step,
+            "port": self.port,
+            "binary": self.binary,
+            "database": self.database,
+        });
+        let path = places.state_file();
+        fs::write(&path, format!("{record:#}\n"))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Stops it and forgets it.
+    fn stop(self, places: &Places) -> Result<(), String> {
+        process::stop(self.pid, &self.binary)?;
+        let _ = fs::remove_file(places.state_file());
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------- the commands
+
+/// `switch`: the steps, their titles, and which one runs.
+fn list(places: &Places) -> Result<(), String> {
+    let steps = steps::all(&places.root)?;
+    let running = Server::running(places);
+    println!("The tutorial's steps (* = running):");
+    for step in &steps {
+        let mark = match &running {
+            Some(server) if server.step == step.name => "*",
+            _ => " ",
+        };
+        println!("{mark} {:<5} {}", step.name, step.title());
+    }
+    match running {
+        Some(server) => println!(
+            "\n{} runs on {}  (scripts/switch stop stops it)",
+            server.step,
+            server.url()
+        ),
+        None => println!("\nNo step is running. Start one with: scripts/switch 04"),
+    }
+    Ok(())
+}
+
+/// `switch stop`
+fn stop(places: &Places) -> Result<(), String> {
+    match Server::running(places) {
+        Some(server) => {
+            let (step, pid) = (server.step.clone(), server.pid);
+            server.stop(places)?;
+            println!("stopped {step} (process {pid})");
+        }
+        None => println!("no step is running"),
+    }
+    Ok(())
+}
+
+/// `switch 04`: build, stop the old server, start the new one, wait for it.
+/// Each check that can fail comes before anything is changed, so a failure
+/// leaves the server that was running as it was.
+fn run(places: &Places, wanted: &str, fresh: bool, seed: bool, port: u16) -> Result<(), String> {
+    let steps = steps::all(&places.root)?;
+    let step = steps::find(&steps, wanted)?;
+    let running = Server::running(places);
+    let unchanged = match &running {
+        Some(old) => format!("{} still runs on {}", old.step, old.url()),
+        None => "nothing was started".to_string(),
+    };
+
+    // 1. The port must be free, or be the one of the server we are replacing.
+    let port_is_ours = running.as_ref().is_some_and(|old| old.port == port);
+    if !port_is_ours && port_is_taken(port) {
+        return Err(format!(
+            "port {port} is already in use by another program ({unchanged}).\n\
+             Stop that program, or pick another port: scripts/switch {} --port {}\n\
+             (to see which program it is: `lsof -i :{port}` on macOS and Linux, \
+             `netstat -ano | findstr :{port}` on Windows)",
+            step.name,
+            port.checked_add(1).unwrap_or(DEFAULT_PORT + 1),
+        ));
+    }
+
+    // 2. Build before stopping anything: a compile error keeps the old server.
+    let binary = build(places, step).map_err(|why| format!("{why}\n({unchanged})"))?;
+
+    // 3. Stop the old server, scratch the database if asked, start the new one.
+    if let Some(old) = running {
+        old.stop(places)?;
+    }
+    let database = places.database(&step.name);
+    if fresh {
+        remove_database(&database)?;
+    }
+    let existed = database.exists();
+    let server = start(places, step, &binary, &database, port)?;
+    // A step that uses a database has opened (or created) it before answering.
+    let database_note = match (existed, database.exists()) {
+        (true, _) => "",
+        (false, true) => "  (new)",
+        (false, false) => "  (this step has no database yet)",
+    };
+
+    // 4. Sample data, through the step's own API.
+    let seeded = seed.then(|| seed_sample_data(step, port));
+
+    println!("{} runs in the background: {}", step.name, step.title());
+    println!("  url       {}", server.url());
+    println!("  database  {}{database_note}", places.shown(&database));
+    println!(
+        "  log       {}  (scripts/switch logs follows it)",
+        places.shown(&places.log_file())
+    );
+    match seeded {
+        Some(Ok(report)) => println!("  seeded    {report}"),
+        Some(Err(why)) => return Err(format!("seeding failed: {why}")),
+        None => {}
+    }
+    Ok(())
+}
+
+/// Is something listening on `port`, or holding it?
+fn port_is_taken(port: u16) -> bool {
+    let address = ([127, 0, 0, 1], port).into();
+    TcpStream::connect_timeout(&address, Duration::from_millis(500)).is_ok()
+        || TcpListener::bind(address).is_err()
+}
+
+/// `cargo build -p s04`, showing cargo's messages; answers the binary's path.
+fn build(places: &Places, step: &Step) -> Result<PathBuf, String> {
+    eprintln!("building {} ...", step.name);
+    // `cargo run` tells the programs it runs which cargo it is.
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(&cargo)
+        .current_dir(&places.root)
+        .args([
+            "build",
+            "--quiet",
+            "--package",
+            &step.name,
+            "--bin",
+            &step.name,
+        ])
+        // Errors and warnings still go to the terminal, as usual; the JSON
+        // lines on stdout say where the binary is (target/debug/s04, .exe on Windows).
+        .arg("--message-format=json-render-diagnostics")
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", cargo.to_string_lossy()))?;
+    if !output.status.success() {
+        return Err(format!(
+            "{} does not build: cargo's messages are above",
+            step.name
+        ));
+    }
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find(|message| {
+            message["reason"] == "compiler-artifact" && message["target"]["name"] == *step.name
+        })
+        .and_then(|artifact| artifact["executable"].as_str().map(PathBuf::from))
+        .ok_or_else(|| {
+            format!(
+                "cargo built {} but did not say where its binary is",
+                step.name
+            )
+        })
+}
+
+/// `rm -f instance/chat.db`, with SQLite's two side files.
+fn remove_database(database: &Path) -> Result<(), String> {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = database.as_os_str().to_owned();
+        name.push(suffix);
+        match fs::remove_file(&name) {
+            Err(e) if e.kind() != ErrorKind::NotFound => {
+                return Err(format!("cannot remove {}: {e}", Path::new(&name).display()));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Starts the step's binary in the background and waits until it answers.
+fn start(
+    places: &Places,
+    step: &Step,
+    binary: &Path,
+    database: &Path,
+    port: u16,
+) -> Result<Server, String> {
+    let log_path = places.log_file();
+    if let Some(folder) = log_path.parent() {
+        fs::create_dir_all(folder)
+            .map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
+    }
+    let log = File::create(&log_path)
+        .map_err(|e| format!("cannot create {}: {e}", log_path.display()))?;
+    let port_text = port.to_string();
+    let args = [
+        OsStr::new("--port"),
+        OsStr::new(&port_text),
+        OsStr::new("--db"),
+        database.as_os_str(),
+    ];
+    let mut child = process::spawn_detached(binary, &args, &log)
+        .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+    let server = Server {
+        pid: child.id(),
+        step: step.name.clone(),
+        port,
+        binary: binary.to_path_buf(),
+        database: database.to_path_buf(),
+    };
+    // Recorded at once, so that `switch stop` finds it even if we are interrupted.
+    server.save(places)?;
+
+    if let Err(why) = wait_until_it_answers(&mut child, port) {
+        let _ = child.kill();
+        let _ = child.wait();
+        let _ = fs::remove_file(places.state_file());
+        let log = fs::read_to_string(&log_path).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(15).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        return Err(format!(
+            "{} did not start: {why}. The end of its log ({}):\n{}",
+            step.name,
+            places.shown(&log_path),
+            tail.join("\n")
+        ));
+    }
+    Ok(server)
+}
+
+/// Polls `GET /` (every step answers something there) until an answer comes.
+fn wait_until_it_answers(child: &mut Child, port: u16) -> Result<(), String> {
+    let http = agent(Duration::from_secs(2));
+    let url = format!("http://127.0.0.1:{port}/");
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!("it stopped at once ({status})"));
+        }
+        if http.get(&url).call().is_ok() {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "it did not answer within {} s",
+                START_TIMEOUT.as_secs()
+            ));
+        }
+        sleep(Duration::from_millis(100));
+    }
+}
+
+/// An HTTP client that reports every status as an answer, not as an error.
+fn agent(timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_global(Some(timeout))
+        .build()
+        .new_agent()
+}
+
+/// `--seed`: the tutorial's sample users, then its sample messages, created
+/// through the step's API as the lessons' httpie commands do. A step that
+/// does not have the route yet (404, 405) is skipped; a database that
+/// already has users is left alone.
+fn seed_sample_data(step: &Step, port: u16) -> Result<String, String> {
+    let http = agent(Duration::from_secs(10));
+    let url = |path: &str| format!("http://127.0.0.1:{port}{path}");
+
+    if let Ok(mut reply) = http.get(url("/api/users")).call()
+        && reply.status() == 200
+        && let Ok(Value::Array(users)) = reply.body_mut().read_json::<Value>()
+        && !users.is_empty()
+    {
+        return Ok(format!(
+            "nothing: the database already has {} users (--fresh --seed starts over)",
+            users.len()
+        ));
+    }
+
+    let post = |path: &str, body: Value| -> Result<bool, String> {
+        let mut reply = http
+            .post(url(path))
+            .send_json(&body)
+            .map_err(|e| format!("POST {path}: {e}"))?;
+        match reply.status().as_u16() {
+            200..=299 => Ok(true),
+            404 | 405 => Ok(false),
+            status => Err(format!(
+                "POST {path} {body} answered {status}: {}",
+                reply.body_mut().read_to_string().unwrap_or_default()
+            )),
+        }
+    };
+    let mut users = 0;
+    for user in USERS {
+        if !post("/api/users", user_json(user))? {
+            return Ok(format!("nothing: {} has no POST /api/users yet", step.name));
+        }
+        users += 1;
+    }
+    let mut messages = 0;
+    for (author_id, recipient_id, content) in MESSAGES {
+        let message = json!({
+            "author_id": author_id,
+            "recipient_id": recipient_id,
+            "content": content,
+        });
+        if !post("/api/messages", message)? {
+            return Ok(format!("{users} users ({} has no messages yet)", step.name));
+        }
+        messages += 1;
+    }
+    Ok(format!("{users} users, {messages} messages"))
+}
+
+/// `switch logs`: prints the log as it grows, like `tail -f`, and goes on
+/// with the next step's log after a switch.
+fn follow_log(places: &Places) -> Result<(), String> {
+    let path = places.log_file();
+    if !path.exists() {
+        return Err("no log yet: start a step first, e.g. scripts/switch 04".to_string());
+    }
+    eprintln!(
+        "following {} (Ctrl-C stops following; the server keeps running)",
+        places.shown(&path)
+    );
+    let pid = || Server::running(places).map(|server| server.pid);
+    let mut shown_pid = pid();
+    // Start with the last lines, as `tail -f` does.
+    let text = fs::read_to_string(&path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    print!("{}", lines[lines.len().saturating_sub(20)..].join("\n"));
+    println!();
+    let mut position = text.len() as u64;
+    loop {
+        sleep(Duration::from_millis(250));
+        let length = fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        let now_pid = pid();
+        // A new server writes a new log: start again from its beginning.
+        if length < position || (now_pid.is_some() && now_pid != shown_pid) {
+            println!("---- {} ----", places.shown(&path));
+            position = 0;
+            shown_pid = now_pid;
+        }
+        if length > position
+            && let Ok(mut file) = File::open(&path)
+        {
+            let mut new = Vec::new();
+            if file.seek(SeekFrom::Start(position)).is_ok()
+                && file.take(length - position).read_to_end(&mut new).is_ok()
+            {
+                position += new.len() as u64;
+                let mut out = std::io::stdout();
+                let _ = out.write_all(&new);
+                let _ = out.flush();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(line: &str) -> Vec<String> {
+        line.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn the_command_line_is_understood() {
+        assert_eq!(parse(args("")), Ok(Action::List));
+        assert_eq!(parse(args("stop")), Ok(Action::Stop));
+        assert_eq!(parse(args("logs")), Ok(Action::Logs));
+        assert_eq!(
+            parse(args("04 --fresh --port=5002")),
+            Ok(Action::Run {
+                step: "04".into(),
+                fresh: true,
+                seed: false,
+                port: 5002
+            })
+        );
+        assert_eq!(
+            parse(args("--seed s04")),
+            Ok(Action::Run {
+                step: "s04".into(),
+                fresh: false,
+                seed: true,
+                port: 5001
+            })
+        );
+    }
+
+    #[test]
+    fn a_bad_command_line_is_explained() {
+        assert!(parse(args("04 --port x")).unwrap_err().contains("--port"));
+        assert!(parse(args("04 --port 0")).unwrap_err().contains("--port"));
+        assert!(parse(args("04 --port")).unwrap_err().contains("--port"));
+        assert!(parse(args("--fresh")).unwrap_err().contains("need a step"));
+        assert!(parse(args("03 04")).unwrap_err().contains("one step"));
+        assert!(parse(args("04 --fast")).unwrap_err().contains("--fast"));
+    }
+}
