@@ -1,0 +1,76 @@
+//! `diff` on the real steps: s05 makes `/` redirect to the users page.
+
+use std::process::{Command, Output};
+
+fn diff(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .arg("diff")
+        .args(args)
+        .output()
+        .expect("run xtask")
+}
+
+fn stdout(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn diff_shows_what_a_step_changes_without_its_name_and_version() {
+    let shown = stdout(&diff(&["04", "05"]));
+    assert!(shown.contains("--- a/steps/s04/src/main.rs"), "{shown}");
+    assert!(shown.contains("+++ b/steps/s05/src/main.rs"), "{shown}");
+    assert!(shown.contains("+    HttpResponse::Found()"), "{shown}");
+    assert!(shown.contains("LOCATION, \"/front/users\""), "{shown}");
+    // The noise is left out: package name, title, version string.
+    for noise in [
+        "name = \"s05\"",
+        "description = ",
+        "const VERSION",
+        "CARGO_BIN_EXE",
+    ] {
+        assert!(
+            !shown.contains(noise),
+            "{noise:?} should be left out:\n{shown}"
+        );
+    }
+    // Not a terminal: no colour codes.
+    assert!(!shown.contains('\u{1b}'));
+}
+
+#[test]
+fn one_step_is_compared_with_the_one_before() {
+    assert_eq!(stdout(&diff(&["s05"])), stdout(&diff(&["04", "05"])));
+}
+
+#[test]
+fn stat_summarises_the_files_changed() {
+    let stat = stdout(&diff(&["03", "04", "--stat"]));
+    assert!(stat.contains("steps/{s03 => s04}/src/main.rs"), "{stat}");
+    assert!(
+        stat.contains("/dev/null => steps/s04/static/style.css"),
+        "{stat}"
+    );
+    assert!(stat.contains("changed"), "{stat}");
+    assert!(!stat.contains("instance"), "{stat}");
+}
+
+#[test]
+fn unknown_steps_and_the_first_step_are_explained() {
+    let output = diff(&["04", "42"]);
+    assert!(!output.status.success());
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        error.contains("no step \"42\"") && error.contains("s00, s01"),
+        "{error}"
+    );
+
+    let output = diff(&["00"]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("first step"));
+}

@@ -1,0 +1,325 @@
+//! `switch` for real: it builds steps, starts their binaries in the background
+//! and stops them. Each test has its own sandbox: a free port (never 5001,
+//! where a learner may be running a step) and a temporary folder for the
+//! state and the databases (`XTASK_RUN_DIR`), so a developer's
+//! `steps/*/instance/chat.db` and `.switch/` are never touched.
+
+use std::fs;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+struct Sandbox {
+    dir: PathBuf,
+    port: u16,
+    _one_at_a_time: MutexGuard<'static, ()>,
+}
+
+impl Sandbox {
+    /// One sandbox at a time: `switch` runs `cargo build`, which may replace
+    /// target/debug/s03 at the very moment another test starts it.
+    fn new(name: &str) -> Sandbox {
+        static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+        let guard = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
+        let dir = std::env::temp_dir().join(format!("xtask-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        Sandbox {
+            dir,
+            port: free_port(),
+            _one_at_a_time: guard,
+        }
+    }
+
+    /// Runs `xtask switch ARGS` in this sandbox and waits for it.
+    fn switch(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run xtask")
+    }
+
+    /// `switch STEP` on this sandbox's port; fails the test if it fails.
+    fn switch_to(&self, step: &str, options: &[&str]) -> String {
+        let port = self.port.to_string();
+        let output = self.switch(&[&[step, "--port", &port], options].concat());
+        assert!(output.status.success(), "switch {step}: {}", text(&output));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
+        command
+            .arg("switch")
+            .args(args)
+            .env("XTASK_RUN_DIR", &self.dir);
+        command
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn get(&self, path: &str) -> Value {
+        http()
+            .get(self.url(path))
+            .call()
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+            .body_mut()
+            .read_json()
+            .unwrap()
+    }
+
+    fn version(&self) -> Value {
+        self.get("/api/version")["version"].clone()
+    }
+
+    fn answers(&self) -> bool {
+        http().get(self.url("/")).call().is_ok()
+    }
+
+    /// The PID `switch` recorded for the server it started.
+    fn server_pid(&self) -> u32 {
+        let record = fs::read_to_string(self.dir.join(".switch/server.json")).unwrap();
+        let record: Value = serde_json::from_str(&record).unwrap();
+        record["pid"].as_u64().unwrap() as u32
+    }
+
+    fn database(&self, step: &str) -> PathBuf {
+        self.dir.join("steps").join(step).join("instance/chat.db")
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.switch(&["stop"]);
+        if std::thread::panicking() {
+            let log = fs::read_to_string(self.dir.join(".switch/server.log"));
+            eprintln!("--- server log ---\n{}", log.unwrap_or_default());
+        }
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+fn http() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .new_agent()
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}\n{}{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// Is a process with this PID still there (a zombie counts as gone)?
+fn alive(pid: u32) -> bool {
+    if cfg!(target_os = "linux") {
+        fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|stat| !stat.rsplit(')').next().unwrap_or("").contains(" Z "))
+    } else if cfg!(unix) {
+        Command::new("ps")
+            .args(["-o", "stat=", "-p", &pid.to_string()])
+            .output()
+            .is_ok_and(|o| {
+                let state = String::from_utf8_lossy(&o.stdout).trim().to_string();
+                !state.is_empty() && !state.starts_with('Z')
+            })
+    } else {
+        Command::new("tasklist")
+            .args(["/FI", &format!("PID eq {pid}"), "/NH"])
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(&pid.to_string()))
+    }
+}
+
+#[test]
+fn the_server_follows_the_switches_and_each_step_keeps_its_database() {
+    let sandbox = Sandbox::new("follows");
+
+    let summary = sandbox.switch_to("03", &[]);
+    assert!(summary.contains("s03"), "{summary}");
+    assert!(summary.contains(&sandbox.url("")), "{summary}");
+    assert!(summary.contains("chat.db"), "{summary}");
+    assert!(summary.contains("server.log"), "{summary}");
+    assert_eq!(sandbox.version(), "03");
+    let alice = json!({"name": "Alice Caroll", "email": "alice@foo.com", "nickname": "alice"});
+    let reply = http().post(sandbox.url("/api/users")).send_json(&alice);
+    assert_eq!(reply.unwrap().status(), 201);
+    let s03 = sandbox.server_pid();
+
+    sandbox.switch_to("4", &[]);
+    assert_eq!(sandbox.version(), "04");
+    assert_eq!(
+        sandbox.get("/api/users"),
+        json!([]),
+        "s04 has its own database"
+    );
+    assert!(!alive(s03), "the s03 server was stopped");
+
+    // The listing marks the running step.
+    let listing = sandbox.switch(&[]);
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    assert!(listing.contains("* s04"), "{listing}");
+    assert!(listing.contains("  s03 "), "{listing}");
+
+    sandbox.switch_to("s03", &[]);
+    assert_eq!(sandbox.version(), "03");
+    assert_eq!(sandbox.get("/api/users")[0]["nickname"], "alice");
+    assert!(sandbox.database("s03").exists());
+    assert!(sandbox.database("s04").exists());
+
+    let pid = sandbox.server_pid();
+    let stopped = sandbox.switch(&["stop"]);
+    assert!(stopped.status.success(), "{}", text(&stopped));
+    assert!(!alive(pid), "the server's process is gone");
+    assert!(!sandbox.answers());
+    let again = sandbox.switch(&["stop"]);
+    assert!(again.status.success());
+    assert!(String::from_utf8_lossy(&again.stdout).contains("no step is running"));
+}
+
+#[test]
+fn fresh_scratches_the_database_and_seed_loads_the_sample_users() {
+    let sandbox = Sandbox::new("seed");
+
+    let summary = sandbox.switch_to("04", &["--seed"]);
+    assert!(summary.contains("3 users"), "{summary}");
+    let users = sandbox.get("/api/users");
+    let nicknames: Vec<&str> = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["nickname"].as_str().unwrap())
+        .collect();
+    assert_eq!(nicknames, ["alice", "bob", "charlie"]);
+
+    // Seeding again does not add the users a second time.
+    sandbox.switch_to("04", &["--seed"]);
+    assert_eq!(sandbox.get("/api/users").as_array().unwrap().len(), 3);
+
+    sandbox.switch_to("04", &["--fresh"]);
+    assert_eq!(sandbox.get("/api/users"), json!([]));
+}
+
+#[test]
+fn an_unknown_step_is_refused_with_the_list_of_steps() {
+    let sandbox = Sandbox::new("unknown");
+    let output = sandbox.switch(&["99"]);
+    assert!(!output.status.success());
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(error.contains("no step \"99\""), "{error}");
+    assert!(error.contains("s00, s01, s01b"), "{error}");
+    assert!(!sandbox.dir.join(".switch/server.json").exists());
+}
+
+#[test]
+fn a_port_held_by_another_program_is_named_and_the_running_step_kept() {
+    let sandbox = Sandbox::new("port");
+    sandbox.switch_to("03", &[]);
+
+    let other = TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = other.local_addr().unwrap().port().to_string();
+    let output = sandbox.switch(&["04", "--port", &taken]);
+    assert!(!output.status.success());
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        error.contains(&format!("port {taken} is already in use")),
+        "{error}"
+    );
+    assert!(error.contains("--port"), "{error}");
+    assert_eq!(sandbox.version(), "03", "the running step was kept");
+}
+
+/// A build failure is simulated with a `cargo` that fails as a compile
+/// error would (`switch` runs the cargo named by $CARGO, as cargo's own
+/// subcommands do).
+#[cfg(unix)]
+#[test]
+fn a_build_failure_shows_cargo_s_error_and_keeps_the_running_step() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let sandbox = Sandbox::new("build");
+    sandbox.switch_to("03", &[]);
+
+    let fake_cargo = sandbox.dir.join("cargo");
+    fs::write(
+        &fake_cargo,
+        "#!/bin/sh\necho 'error: could not compile `s04` (bin \"s04\")' >&2\nexit 101\n",
+    )
+    .unwrap();
+    fs::set_permissions(&fake_cargo, fs::Permissions::from_mode(0o755)).unwrap();
+    let port = sandbox.port.to_string();
+    let output = sandbox
+        .command(&["04", "--port", &port])
+        .env("CARGO", &fake_cargo)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(error.contains("could not compile `s04`"), "{error}");
+    assert!(error.contains("s03 still runs"), "{error}");
+    assert_eq!(sandbox.version(), "03");
+}
+
+#[test]
+fn logs_follows_the_running_step_s_log() {
+    let sandbox = Sandbox::new("logs");
+    sandbox.switch_to("03", &[]);
+    sandbox.get("/api/version");
+
+    let mut follower = sandbox
+        .command(&["logs"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = follower.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::Read;
+        let mut seen = String::new();
+        let mut buffer = [0; 4096];
+        while let Ok(n @ 1..) = stdout.read(&mut buffer) {
+            seen.push_str(&String::from_utf8_lossy(&buffer[..n]));
+            if seen.contains("GET /api/version") {
+                break;
+            }
+        }
+        let _ = tx.send(seen);
+    });
+    let seen = rx.recv_timeout(Duration::from_secs(10)).unwrap_or_default();
+    let _ = follower.kill();
+    let _ = follower.wait();
+    assert!(seen.contains("s03: listening on"), "{seen}");
+    assert!(seen.contains("GET /api/version"), "{seen}");
+}
+
+#[test]
+fn the_wrappers_run_the_same_command() {
+    let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts");
+    for (name, command) in [("switch", "switch"), ("diff", "diff")] {
+        for (file, line) in [
+            (name.to_string(), format!("-- {command} \"$@\"")),
+            (format!("{name}.cmd"), format!("-- {command} %*")),
+            (format!("{name}.ps1"), format!("-- {command} @args")),
+        ] {
+            let script = fs::read_to_string(scripts.join(&file)).unwrap();
+            assert!(script.contains("--package xtask"), "{file}");
+            assert!(script.contains(&line), "{file} should contain {line:?}");
+        }
+    }
+}
