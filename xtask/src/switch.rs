@@ -269,8 +269,8 @@ fn stop(places: &Places) -> Result<(), String> {
 }
 
 /// `switch 04`: build, stop the old server, start the new one, wait for it.
-/// Each check that can fail comes before anything is changed, so a failure
-/// leaves the server that was running as it was.
+/// What usually fails (a typo in the step, a busy port, a compile error) is
+/// checked before anything is changed, and leaves the running server as it was.
 fn run(places: &Places, wanted: &str, fresh: bool, seed: bool, port: u16) -> Result<(), String> {
     let steps = steps::all(&places.root)?;
     let step = steps::find(&steps, wanted)?;
@@ -545,23 +545,24 @@ fn follow_log(places: &Places) -> Result<(), String> {
         "following {} (Ctrl-C stops following; the server keeps running)",
         places.shown(&path)
     );
-    let pid = || Server::running(places).map(|server| server.pid);
-    let mut shown_pid = pid();
+    let running = || Server::running(places).map(|server| (server.pid, server.step));
+    let mut following = running();
     // Start with the last lines, as `tail -f` does.
     let text = fs::read_to_string(&path).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
-    print!("{}", lines[lines.len().saturating_sub(20)..].join("\n"));
-    println!();
+    println!("{}", lines[lines.len().saturating_sub(20)..].join("\n"));
     let mut position = text.len() as u64;
     loop {
         sleep(Duration::from_millis(250));
         let length = fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        let now_pid = pid();
-        // A new server writes a new log: start again from its beginning.
-        if length < position || (now_pid.is_some() && now_pid != shown_pid) {
-            println!("---- {} ----", places.shown(&path));
+        // After a switch the new server writes a new log: read it from the start.
+        let now = running();
+        if length < position || (now.is_some() && now != following) {
+            if let Some((_, step)) = &now {
+                println!("---- now {step} ----");
+            }
             position = 0;
-            shown_pid = now_pid;
+            following = now;
         }
         if length > position
             && let Ok(mut file) = File::open(&path)
