@@ -13,6 +13,28 @@ use std::process::exit;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+/// The tutorial's sample data, as its README creates it with httpie: for the
+/// tests and for `scripts/switch --seed`.
+pub mod sample {
+    /// The tutorial's sample users: (name, email, nickname), in creation order.
+    pub const USERS: [(&str, &str, &str); 3] = [
+        ("Alice Caroll", "alice@foo.com", "alice"),
+        ("Bob Morane", "bob@foo.com", "bob"),
+        ("Charlie Chaplin", "charlie@foo.com", "charlie"),
+    ];
+
+    /// The tutorial's sample messages: (author_id, recipient_id, content).
+    pub const MESSAGES: [(i64, i64, &str); 7] = [
+        (1, 2, "trois petits chats"),
+        (2, 1, "chapeau de paille"),
+        (1, 2, "paillasson"),
+        (2, 1, "somnambule"),
+        (1, 2, "bulletin"),
+        (2, 1, "tintamarre"),
+        (2, 3, "not visible by 1"),
+    ];
+}
+
 /// The port every step listens on unless told otherwise (5000 is taken by
 /// AirPlay on macOS, so the original tutorial uses 5001 too).
 pub const DEFAULT_PORT: u16 = 5001;

@@ -19,23 +19,7 @@ use serde_json::{Value, json};
 
 pub mod browser;
 
-/// The tutorial's sample users: (name, email, nickname), in creation order.
-pub const USERS: [(&str, &str, &str); 3] = [
-    ("Alice Caroll", "alice@foo.com", "alice"),
-    ("Bob Morane", "bob@foo.com", "bob"),
-    ("Charlie Chaplin", "charlie@foo.com", "charlie"),
-];
-
-/// The tutorial's sample messages: (author_id, recipient_id, content).
-pub const MESSAGES: [(i64, i64, &str); 7] = [
-    (1, 2, "trois petits chats"),
-    (2, 1, "chapeau de paille"),
-    (1, 2, "paillasson"),
-    (2, 1, "somnambule"),
-    (1, 2, "bulletin"),
-    (2, 1, "tintamarre"),
-    (2, 3, "not visible by 1"),
-];
+pub use crate::sample::{MESSAGES, USERS};
 
 /// One of [`USERS`] as the JSON body `POST /api/users` takes.
 pub fn user_json((name, email, nickname): (&str, &str, &str)) -> Value {

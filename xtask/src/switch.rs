@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use shared::DEFAULT_PORT;
-use shared::testing::{MESSAGES, USERS, user_json};
+use shared::sample::{MESSAGES, USERS};
 
 use crate::process;
 use crate::steps::{self, Step};
@@ -513,8 +513,9 @@ fn seed_sample_data(step: &Step, port: u16) -> Result<String, String> {
         }
     };
     let mut users = 0;
-    for user in USERS {
-        if !post("/api/users", user_json(user))? {
+    for (name, email, nickname) in USERS {
+        let user = json!({ "name": name, "email": email, "nickname": nickname });
+        if !post("/api/users", user)? {
             return Ok(format!("nothing: {} has no POST /api/users yet", step.name));
         }
         users += 1;
