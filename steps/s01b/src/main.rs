@@ -3,44 +3,86 @@
 //! The whole app at this step, in one file to read from top to bottom;
 //! `main`, at the end, wires the routes. The lesson is in README.md.
 
+use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::mpsc;
+use std::thread;
 
 use actix_web::{App, HttpResponse, HttpServer, get, web};
 use rusqlite::Connection;
 use serde_json::json;
+use tokio::sync::oneshot;
 
 /// This step's name.
 const VERSION: &str = "01b";
 
 // ------------------------------------------------------------ the database
 
-/// The one connection to the database, shared by every worker thread.
-type Db = web::Data<Mutex<Connection>>;
-
 /// Opens (or creates) the database file.
 fn open_db(path: &Path) -> Connection {
-    let db = Connection::open(path).expect("cannot open the database: check the --db path");
+    let connection = Connection::open(path).expect("cannot open the database: check the --db path");
     // Write-ahead logging: a commit no longer waits for the disk twice, which
     // makes writes about 30 times faster, and readers never wait for writers.
-    db.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
+    connection
+        .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
         .expect("cannot switch the database to WAL mode");
-    db
+    connection
 }
 
-/// Takes the connection for this request. If a handler ever panicked while
-/// holding it, the mutex is "poisoned"; the connection itself is still fine,
-/// so we carry on with it instead of failing every later request.
-fn lock(db: &Db) -> MutexGuard<'_, Connection> {
-    db.lock().unwrap_or_else(PoisonError::into_inner)
+/// The database: one connection, owned by a thread of its own. Handlers send
+/// it work and `.await` the answer, so a slow query never holds up the worker
+/// threads that serve the other requests.
+struct Db {
+    jobs: mpsc::Sender<Job>,
+}
+
+/// A piece of work for the database thread.
+type Job = Box<dyn FnOnce(&Connection) + Send>;
+
+impl Db {
+    /// Moves the connection to a new thread that runs the jobs one at a time.
+    fn start(connection: Connection) -> Db {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        thread::spawn(move || {
+            for job in queue {
+                // A job that panics is dropped; the thread goes on with the next.
+                let _ = panic::catch_unwind(AssertUnwindSafe(|| job(&connection)));
+            }
+        });
+        Db { jobs }
+    }
+
+    /// Runs `query` on the database thread and waits for its result, without
+    /// blocking this worker thread meanwhile.
+    async fn run<T: Send + 'static>(
+        &self,
+        query: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> rusqlite::Result<T> {
+        let (reply, answer) = oneshot::channel();
+        let job: Job = Box::new(move |connection| {
+            let _ = reply.send(query(connection));
+        });
+        // No answer means the job panicked (or the thread is gone).
+        let no_answer = || {
+            let abort = rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT);
+            rusqlite::Error::SqliteFailure(abort, Some("the query did not finish".into()))
+        };
+        if self.jobs.send(job).is_err() {
+            return Err(no_answer());
+        }
+        answer.await.unwrap_or_else(|_| Err(no_answer()))
+    }
 }
 
 // ------------------------------------------------------------------ the API
 
 // try it: http :5001/db/alive
 #[get("/db/alive")]
-async fn db_alive(db: Db) -> HttpResponse {
-    match lock(&db).query_row("SELECT 1", [], |row| row.get::<_, i64>(0)) {
+async fn db_alive(db: web::Data<Db>) -> HttpResponse {
+    let answer = db
+        .run(|connection| connection.query_row("SELECT 1", [], |row| row.get::<_, i64>(0)))
+        .await;
+    match answer {
         Ok(_) => HttpResponse::Ok().json(json!({
             "status": "healthy",
             "message": "Database connection is alive",
@@ -69,7 +111,14 @@ async fn main() -> std::io::Result<()> {
 
     // Open the database once, here: the closure given to `HttpServer::new`
     // runs once per worker thread, and each run only clones this handle.
-    let db = web::Data::new(Mutex::new(open_db(&started.db)));
+    let db = web::Data::new(Db::start(open_db(&started.db)));
+
+    // A first query, so that a broken database stops us now, not at the first request.
+    let sqlite: String = db
+        .run(|connection| connection.query_row("SELECT sqlite_version()", [], |row| row.get(0)))
+        .await
+        .expect("the database does not answer");
+    eprintln!("database ready: SQLite {sqlite}");
 
     HttpServer::new(move || {
         App::new()

@@ -4,8 +4,10 @@
 //! `main`, at the end, wires the routes. The lesson is in README.md.
 
 use std::fmt;
+use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::mpsc;
+use std::thread;
 
 use actix_web::error::{InternalError, JsonPayloadError, PathError};
 use actix_web::http::{StatusCode, header};
@@ -14,6 +16,7 @@ use maud::{DOCTYPE, Markup, html};
 use rusqlite::{Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use tokio::sync::oneshot;
 
 /// What `/api/version` reports: this step's name.
 const VERSION: &str = "06";
@@ -52,33 +55,70 @@ struct NewUser {
 
 // ------------------------------------------------------------ the database
 
-/// The one connection to the database, shared by every worker thread.
-type Db = web::Data<Mutex<Connection>>;
-
 /// Opens (or creates) the database file and creates the tables that are missing.
 fn open_db(path: &Path) -> Connection {
-    let db = Connection::open(path).expect("cannot open the database: check the --db path");
+    let connection = Connection::open(path).expect("cannot open the database: check the --db path");
     // Write-ahead logging: a commit no longer waits for the disk twice, which
     // makes writes about 30 times faster, and readers never wait for writers.
-    db.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
+    connection
+        .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
         .expect("cannot switch the database to WAL mode");
-    db.execute_batch(
-        "CREATE TABLE IF NOT EXISTS users (
+    connection
+        .execute_batch(
+            "CREATE TABLE IF NOT EXISTS users (
             id       INTEGER PRIMARY KEY,
             name     TEXT NOT NULL,
             email    TEXT NOT NULL,
             nickname TEXT NOT NULL
         )",
-    )
-    .expect("cannot create the users table");
-    db
+        )
+        .expect("cannot create the users table");
+    connection
 }
 
-/// Takes the connection for this request. If a handler ever panicked while
-/// holding it, the mutex is "poisoned"; the connection itself is still fine,
-/// so we carry on with it instead of failing every later request.
-fn lock(db: &Db) -> MutexGuard<'_, Connection> {
-    db.lock().unwrap_or_else(PoisonError::into_inner)
+/// The database: one connection, owned by a thread of its own. Handlers send
+/// it work and `.await` the answer, so a slow query never holds up the worker
+/// threads that serve the other requests.
+struct Db {
+    jobs: mpsc::Sender<Job>,
+}
+
+/// A piece of work for the database thread.
+type Job = Box<dyn FnOnce(&Connection) + Send>;
+
+impl Db {
+    /// Moves the connection to a new thread that runs the jobs one at a time.
+    fn start(connection: Connection) -> Db {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        thread::spawn(move || {
+            for job in queue {
+                // A job that panics is dropped; the thread goes on with the next.
+                let _ = panic::catch_unwind(AssertUnwindSafe(|| job(&connection)));
+            }
+        });
+        Db { jobs }
+    }
+
+    /// Runs `query` on the database thread and waits for its result, without
+    /// blocking this worker thread meanwhile.
+    async fn run<T: Send + 'static>(
+        &self,
+        query: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> rusqlite::Result<T> {
+        let (reply, answer) = oneshot::channel();
+        let job: Job = Box::new(move |connection| {
+            let _ = reply.send(query(connection));
+        });
+        // No answer means the job panicked (or the thread is gone).
+        let no_answer = || {
+            let abort = rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT);
+            rusqlite::Error::SqliteFailure(abort, Some("the query did not finish".into()))
+        };
+        if self.jobs.send(job).is_err() {
+            return Err(no_answer());
+        }
+        answer.await.unwrap_or_else(|_| Err(no_answer()))
+    }
 }
 
 // --------------------------------------------------------------- the errors
@@ -171,8 +211,11 @@ async fn not_found(req: HttpRequest) -> HttpResponse {
 
 // try it: http :5001/db/alive
 #[get("/db/alive")]
-async fn db_alive(db: Db) -> HttpResponse {
-    match lock(&db).query_row("SELECT 1", [], |row| row.get::<_, i64>(0)) {
+async fn db_alive(db: web::Data<Db>) -> HttpResponse {
+    let answer = db
+        .run(|connection| connection.query_row("SELECT 1", [], |row| row.get::<_, i64>(0)))
+        .await;
+    match answer {
         Ok(_) => HttpResponse::Ok().json(json!({
             "status": "healthy",
             "message": "Database connection is alive",
@@ -192,7 +235,10 @@ async fn version() -> HttpResponse {
 
 // try it: http :5001/api/users name="Alice Caroll" email="alice@foo.com" nickname="alice"
 #[post("/api/users")]
-async fn create_user(db: Db, body: web::Json<NewUser>) -> Result<HttpResponse, ApiError> {
+async fn create_user(
+    db: web::Data<Db>,
+    body: web::Json<NewUser>,
+) -> Result<HttpResponse, ApiError> {
     let new = body.into_inner();
     for (field, value) in [
         ("name", &new.name),
@@ -204,40 +250,48 @@ async fn create_user(db: Db, body: web::Json<NewUser>) -> Result<HttpResponse, A
         }
     }
     // `RETURNING` hands back the stored row, with the id SQLite chose.
-    let user = lock(&db).query_row(
-        "INSERT INTO users (name, email, nickname) VALUES (?1, ?2, ?3)
-         RETURNING id, name, email, nickname",
-        (&new.name, &new.email, &new.nickname),
-        User::from_row,
-    )?;
+    let user = db
+        .run(move |connection| {
+            connection.query_row(
+                "INSERT INTO users (name, email, nickname) VALUES (?1, ?2, ?3)
+                 RETURNING id, name, email, nickname",
+                (&new.name, &new.email, &new.nickname),
+                User::from_row,
+            )
+        })
+        .await?;
     Ok(HttpResponse::Created().json(user))
 }
 
 /// All the users, in id order.
-fn select_users(db: &Connection) -> rusqlite::Result<Vec<User>> {
-    let mut statement = db.prepare("SELECT id, name, email, nickname FROM users ORDER BY id")?;
+fn select_users(connection: &Connection) -> rusqlite::Result<Vec<User>> {
+    let mut statement =
+        connection.prepare("SELECT id, name, email, nickname FROM users ORDER BY id")?;
     statement.query_map([], User::from_row)?.collect()
 }
 
 // try it: http :5001/api/users
 #[get("/api/users")]
-async fn list_users(db: Db) -> Result<web::Json<Vec<User>>, ApiError> {
-    Ok(web::Json(select_users(&lock(&db))?))
+async fn list_users(db: web::Data<Db>) -> Result<web::Json<Vec<User>>, ApiError> {
+    Ok(web::Json(db.run(select_users).await?))
 }
 
 // try it: http :5001/api/users/1
 #[get("/api/users/{id}")]
-async fn get_user(db: Db, id: web::Path<i64>) -> Result<web::Json<User>, ApiError> {
+async fn get_user(db: web::Data<Db>, id: web::Path<i64>) -> Result<web::Json<User>, ApiError> {
     let id = id.into_inner();
-    lock(&db)
-        .query_row(
-            "SELECT id, name, email, nickname FROM users WHERE id = ?1",
-            [id],
-            User::from_row,
-        )
-        .optional()?
-        .map(web::Json)
-        .ok_or_else(|| ApiError::NotFound(format!("no user with id {id}")))
+    db.run(move |connection| {
+        connection
+            .query_row(
+                "SELECT id, name, email, nickname FROM users WHERE id = ?1",
+                [id],
+                User::from_row,
+            )
+            .optional()
+    })
+    .await?
+    .map(web::Json)
+    .ok_or_else(|| ApiError::NotFound(format!("no user with id {id}")))
 }
 
 // ---------------------------------------------------------------- the pages
@@ -252,8 +306,8 @@ async fn index() -> HttpResponse {
 
 // try it: open http://localhost:5001/front/users
 #[get("/front/users")]
-async fn front_users(db: Db) -> Result<Markup, ApiError> {
-    let users = select_users(&lock(&db))?;
+async fn front_users(db: web::Data<Db>) -> Result<Markup, ApiError> {
+    let users = db.run(select_users).await?;
     Ok(users_page(&users))
 }
 
@@ -308,7 +362,14 @@ async fn main() -> std::io::Result<()> {
 
     // Open the database once, here: the closure given to `HttpServer::new`
     // runs once per worker thread, and each run only clones this handle.
-    let db = web::Data::new(Mutex::new(open_db(&started.db)));
+    let db = web::Data::new(Db::start(open_db(&started.db)));
+
+    // A first query, so that a broken database stops us now, not at the first request.
+    let sqlite: String = db
+        .run(|connection| connection.query_row("SELECT sqlite_version()", [], |row| row.get(0)))
+        .await
+        .expect("the database does not answer");
+    eprintln!("database ready: SQLite {sqlite}");
 
     HttpServer::new(move || {
         App::new()
