@@ -46,14 +46,17 @@ pub fn spawn_detached(binary: &Path, args: &[&OsStr], log: &File) -> io::Result<
 /// SIGTERM, which a step answers by finishing the requests in flight), then
 /// forces it if it is still there after a few seconds.
 pub fn stop(pid: u32, binary: &Path) -> Result<(), String> {
+    if !runs(pid, binary) {
+        return Ok(());
+    }
+    // From here on, wait for the process to be gone, not for its command
+    // line to change: an exiting process shows an empty command line while
+    // it still holds its files, the listening socket among them.
     for force in [false, true] {
-        if !runs(pid, binary) {
-            return Ok(());
-        }
         terminate(pid, force);
         let deadline = Instant::now() + PATIENCE;
         while Instant::now() < deadline {
-            if !runs(pid, binary) {
+            if !alive(pid) {
                 return Ok(());
             }
             sleep(Duration::from_millis(50));
@@ -77,15 +80,25 @@ pub fn runs(pid: u32, binary: &Path) -> bool {
     })
 }
 
+/// Is process `pid` still there? A zombie (it has exited and only waits for
+/// its parent to read its exit status) is gone for our purpose.
+#[cfg(unix)]
+fn alive(pid: u32) -> bool {
+    state(pid).is_some_and(|state| state != 'Z' && state != 'X')
+}
+
+/// The state letter of process `pid` (R, S, Z...), if it exists.
+#[cfg(target_os = "linux")]
+fn state(pid: u32) -> Option<char> {
+    // /proc/PID/stat reads "1234 (s04) S ...": the state follows the last ')'.
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?.1.trim_start().chars().next()
+}
+
 /// The command line of a live process, its words joined by spaces.
 #[cfg(target_os = "linux")]
 fn command_line(pid: u32) -> Option<String> {
-    // /proc/PID/stat reads "1234 (s04) S ...": the state letter follows the
-    // last ')'. A zombie (Z) has exited and only waits for its parent to read
-    // its exit status: it is gone for our purpose.
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let state = stat.rsplit_once(')')?.1.trim_start().chars().next()?;
-    if state == 'Z' || state == 'X' {
+    if !alive(pid) {
         return None;
     }
     let words = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
@@ -93,16 +106,26 @@ fn command_line(pid: u32) -> Option<String> {
     Some(line.trim_end().to_string())
 }
 
-/// The command line of a live process, as `ps` shows it (macOS and the BSDs).
+/// The state and command line of a process, as `ps` shows them (macOS and the BSDs).
 #[cfg(all(unix, not(target_os = "linux")))]
-fn command_line(pid: u32) -> Option<String> {
+fn ps(pid: u32) -> Option<(char, String)> {
     let output = Command::new("ps")
         .args(["-o", "stat=", "-o", "command=", "-p", &pid.to_string()])
         .output()
         .ok()?;
     let text = String::from_utf8_lossy(&output.stdout);
     let (state, line) = text.trim().split_once(char::is_whitespace)?;
-    (!state.starts_with('Z')).then(|| line.trim().to_string())
+    Some((state.chars().next()?, line.trim().to_string()))
+}
+
+#[cfg(all(unix, not(target_os = "linux")))]
+fn state(pid: u32) -> Option<char> {
+    ps(pid).map(|(state, _)| state)
+}
+
+#[cfg(all(unix, not(target_os = "linux")))]
+fn command_line(pid: u32) -> Option<String> {
+    ps(pid).and_then(|(state, line)| (state != 'Z').then_some(line))
 }
 
 /// SIGTERM asks, SIGKILL forces (the same numbers on Linux and macOS).
@@ -127,23 +150,31 @@ fn terminate(pid: u32, force: bool) {
 /// Is process `pid` alive and running `binary`? (See the Unix version.)
 #[cfg(windows)]
 pub fn runs(pid: u32, binary: &Path) -> bool {
+    image(pid).is_some_and(|image| {
+        binary
+            .file_name()
+            .is_some_and(|name| name.to_string_lossy().eq_ignore_ascii_case(&image))
+    })
+}
+
+#[cfg(windows)]
+fn alive(pid: u32) -> bool {
+    image(pid).is_some()
+}
+
+/// The file name of the program process `pid` runs, if it exists.
+#[cfg(windows)]
+fn image(pid: u32) -> Option<String> {
     // One CSV line per process: "s04.exe","1234","Console","1","9,876 K"
-    let Ok(output) = Command::new("tasklist")
+    let output = Command::new("tasklist")
         .args(["/FI", &format!("PID eq {pid}"), "/FO", "CSV", "/NH"])
         .output()
-    else {
-        return false;
-    };
+        .ok()?;
     let text = String::from_utf8_lossy(&output.stdout);
-    let image = text
-        .split(',')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .trim_matches('"');
-    binary
-        .file_name()
-        .is_some_and(|name| name.to_string_lossy().eq_ignore_ascii_case(image))
+    let mut fields = text.trim().split(',').map(|f| f.trim_matches('"'));
+    let image = fields.next()?.to_string();
+    // With no such process, tasklist prints an "INFO: ..." line instead.
+    (fields.next()? == pid.to_string()).then_some(image)
 }
 
 /// A server without a window cannot be asked to close on Windows, so this
@@ -175,6 +206,12 @@ mod tests {
         let path = find_on_path(program).expect("sleep (ping on Windows) is on the PATH");
         let mut child = spawn_detached(&path, args, &log).unwrap();
         let pid = child.id();
+        // Right after the start, the new program's command line may not be
+        // readable yet: give it a moment.
+        let started = Instant::now();
+        while !runs(pid, &path) && started.elapsed() < Duration::from_secs(5) {
+            sleep(Duration::from_millis(10));
+        }
         assert!(runs(pid, &path));
         assert!(!runs(pid, Path::new("/usr/bin/something-else")));
         // Stopping someone else's program is refused: it is not ours.
