@@ -160,6 +160,19 @@ fn a_body_that_is_not_json_gets_415() {
 }
 
 #[test]
+fn a_body_over_the_size_limit_gets_a_json_413() {
+    let app = start();
+    let huge = "x".repeat(3 * 1024 * 1024);
+    let body = json!({"name": huge, "email": "alice@foo.com", "nickname": "alice"});
+    assert_error(
+        &app.post_json("/api/users", &body),
+        413,
+        "larger than allowed",
+    );
+    assert_eq!(count_users(&app), 0);
+}
+
+#[test]
 fn the_server_keeps_serving_after_bad_input() {
     let app = start();
     for _ in 0..3 {
