@@ -99,6 +99,21 @@ fn creating_a_user_answers_201_with_its_id() {
 }
 
 #[test]
+fn sql_in_a_field_is_stored_as_plain_text() {
+    let app = start();
+    let nickname = "'); DROP TABLE users; --";
+    let body = json!({"name": "Bobby", "email": "bobby@foo.com", "nickname": nickname});
+    let reply = app.post_json("/api/users", &body);
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert_eq!(reply.json()["nickname"], nickname);
+    assert_eq!(
+        count_users(&app),
+        1,
+        "the table is still there, with the row"
+    );
+}
+
+#[test]
 fn a_user_with_a_missing_empty_or_mistyped_field_is_rejected_and_nothing_is_written() {
     let app = start();
     let bad_bodies = [
