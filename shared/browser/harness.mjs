@@ -13,11 +13,14 @@
 //   const page = await open(t, '/front/users');   // a new browser window, watched
 //   await screenshot(page, 'users');              // target/screenshots/s04-users.png
 //   const [alice, bob] = await Promise.all([open(t, '/a'), open(t, '/b')]);  // two people
+//   assert.ok(await inlineScriptIsRefused(page));  // the page's CSP blocks injected scripts
+//   const headers = await documentHeaders(page);    // headers of the page's document
 //
 // Every page opened with `open` is watched until its check ends: the check
 // fails if the page asked anything of a host other than this machine, wrote
 // an error to the browser console, threw an uncaught exception or opened a
-// dialog (alert, confirm, prompt).
+// dialog (alert, confirm, prompt). The one console error let through is the
+// refusal that `inlineScriptIsRefused` itself provokes.
 
 import { after } from 'node:test';
 import { mkdirSync } from 'node:fs';
@@ -105,6 +108,12 @@ export async function open(t, path) {
   });
   const page = await context.newPage();
   page.problems = problems; // a check may remove one it expects
+  page.on('response', (response) => {
+    const request = response.request();
+    if (request.isNavigationRequest() && request.frame() === page.mainFrame()) {
+      documents.set(page, response);
+    }
+  });
   page.setDefaultTimeout(10_000); // fail a missing element in 10 s, not 30
   const response = await page.goto(app.url(path));
   if (!response?.ok()) {
@@ -133,6 +142,11 @@ export async function watch(context) {
   const watchPage = (page) => {
     page.on('console', (message) => {
       if (message.type() === 'error') {
+        const expected = refusalsExpected.get(page);
+        if (expected?.length && INLINE_SCRIPT_REFUSED.test(message.text())) {
+          expected.shift()(); // provoked by inlineScriptIsRefused: not a problem
+          return;
+        }
         const where = message.location().url;
         problems.push(`console error: ${message.text()}${where ? ` (${where})` : ''}`);
       }
@@ -146,6 +160,106 @@ export async function watch(context) {
   context.pages().forEach(watchPage);
   context.on('page', watchPage);
   return problems;
+}
+
+/** The response that brought each page's current document (after redirects). */
+const documents = new WeakMap();
+
+/**
+ * The HTTP response headers of the document `page` shows now (the last
+ * top-level navigation: after `open`, its page; after a redirect, the final
+ * answer), names in lower case, e.g.
+ * `(await documentHeaders(page))['content-security-policy']`.
+ */
+export async function documentHeaders(page) {
+  const response = documents.get(page);
+  if (!response) throw new Error('documentHeaders: this page was not opened with open()');
+  return response.allHeaders();
+}
+
+/**
+ * What Chromium writes to the console when a Content-Security-Policy blocks
+ * an inline script (the wording changed in Chromium 13x; both are accepted).
+ */
+const INLINE_SCRIPT_REFUSED =
+  /^(?:Refused to execute inline script because it violates|Executing inline script violates) the following Content Security Policy directive/;
+
+/** Per page: one callback per refusal inlineScriptIsRefused awaits in the console. */
+const refusalsExpected = new WeakMap();
+
+let injections = 0;
+
+/**
+ * Injects an inline script into `page` (as an attacker's markup would: a
+ * `<script>` element whose text sets a flag) and tells whether the browser
+ * refused to run it: true when the flag stayed unset and the browser reported
+ * an enforced Content-Security-Policy violation of `script-src` for it; false
+ * when the script ran. The console error Chromium writes for that one refusal
+ * does not fail the check; any other console error still does.
+ */
+export async function inlineScriptIsRefused(page) {
+  let seen;
+  const consoleSaidSo = new Promise((resolve) => (seen = resolve));
+  if (!refusalsExpected.has(page)) refusalsExpected.set(page, []);
+  const expected = refusalsExpected.get(page);
+  expected.push(seen);
+  try {
+    const flag = `__inlineScriptRan${++injections}`;
+    const { ran, violations } = await page.evaluate(async (flag) => {
+      const violations = [];
+      let violated;
+      const violation = new Promise((resolve) => (violated = resolve));
+      const listener = (event) => {
+        if (event.blockedURI !== 'inline') return;
+        violations.push({
+          directive: event.effectiveDirective,
+          disposition: event.disposition,
+        });
+        violated();
+      };
+      document.addEventListener('securitypolicyviolation', listener);
+      try {
+        const script = document.createElement('script');
+        script.textContent = `window[${JSON.stringify(flag)}] = true;`;
+        (document.head ?? document.documentElement).append(script);
+        script.remove();
+        const ran = window[flag] === true;
+        delete window[flag];
+        // The violation event comes in a task of its own, after the refusal.
+        if (!ran) await Promise.race([violation, new Promise((r) => setTimeout(r, 2000))]);
+        return { ran, violations };
+      } finally {
+        document.removeEventListener('securitypolicyviolation', listener);
+      }
+    }, flag);
+    const refused =
+      !ran &&
+      violations.some((v) => v.disposition === 'enforce' && v.directive.startsWith('script-src'));
+    if (!ran && !refused) {
+      throw new Error(
+        'inlineScriptIsRefused: the injected script did not run, but the browser reported ' +
+          `no Content-Security-Policy violation of script-src for it (${JSON.stringify(violations)})`,
+      );
+    }
+    // Wait for the refusal's console error, so that it is let through now
+    // and not mistaken for a problem once this function has returned.
+    if (refused) await within(consoleSaidSo, 2000);
+    return refused;
+  } finally {
+    const left = expected.indexOf(seen);
+    if (left >= 0) expected.splice(left, 1);
+  }
+}
+
+/** Waits for `promise`, but no longer than `ms` milliseconds. */
+async function within(promise, ms) {
+  let timer;
+  const timeout = new Promise((resolve) => (timer = setTimeout(resolve, ms)));
+  try {
+    await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Saves a picture of the whole page as <SCREENSHOT_DIR>/<step>-<name>.png. */

@@ -5,10 +5,21 @@
 //! Nothing here is part of a lesson. The SQL, the routes, the JSON shapes and
 //! the pages live in each step's `src/main.rs`, where a learner reads them.
 
+use std::fmt::Display;
 use std::io::{ErrorKind, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::exit;
+use std::sync::OnceLock;
+
+pub mod faults;
+mod plumbing;
+
+pub use plumbing::plumbing;
+
+/// True when the step listens on a loopback address only (the default):
+/// then requests must name a loopback host (see [`plumbing`]).
+static LOOPBACK_ONLY: OnceLock<bool> = OnceLock::new();
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -39,10 +50,11 @@ pub mod sample {
 /// AirPlay on macOS, so the original tutorial uses 5001 too).
 pub const DEFAULT_PORT: u16 = 5001;
 
-/// What a step needs to start: the socket it listens on and its database file.
-pub struct Started {
+/// What a step needs to serve: the socket it listens on, and its database
+/// as the step's `open_db` returned it (`()` for a step without one).
+pub struct Started<D> {
     pub listener: TcpListener,
-    pub db: PathBuf,
+    pub db: D,
 }
 
 /// The command-line options every step accepts.
@@ -53,54 +65,108 @@ pub struct Options {
     pub db: PathBuf,
 }
 
-/// Starts a step: `shared::start!()` in a step's `main`.
+/// Starts a step: `shared::start!()` in a step's `main`, or
+/// `shared::start!(open_db)` once the step has a database.
 ///
 /// Expands to [`start`] with the step's package name and folder, so each step
-/// finds its own `instance/chat.db` whatever the current directory.
+/// finds its own `instance/chat.db` whatever the current directory. With
+/// `open_db` (any `fn(&Path) -> Result<D, E>`), the database is opened before
+/// the banner: a bad `--db` path stops the step with one line saying so.
 #[macro_export]
 macro_rules! start {
     () => {
         $crate::start(env!("CARGO_PKG_NAME"), env!("CARGO_MANIFEST_DIR"))
     };
+    ($open_db:expr) => {
+        $crate::start_with_db(env!("CARGO_PKG_NAME"), env!("CARGO_MANIFEST_DIR"), $open_db)
+    };
 }
 
-/// Parses the command line, sets up logging, binds the port and prints the
-/// one-line banner. Exits with a clear message on bad options or a taken port.
-pub fn start(step: &str, step_dir: &str) -> Started {
+/// [`start!`] for a step without a database.
+pub fn start(step: &str, step_dir: &str) -> Started<()> {
+    let no_db = None::<fn(&Path) -> std::io::Result<()>>;
+    let (listener, _) = launch(step, step_dir, no_db);
+    Started { listener, db: () }
+}
+
+/// [`start!`] for a step with a database, opened by `open_db`.
+pub fn start_with_db<D, E: Display>(
+    step: &str,
+    step_dir: &str,
+    open_db: impl FnOnce(&Path) -> Result<D, E>,
+) -> Started<D> {
+    let (listener, db) = launch(step, step_dir, Some(open_db));
+    let db = db.expect("launch opens the database it is given");
+    Started { listener, db }
+}
+
+/// Parses the command line, sets up logging, opens the database (when the
+/// step has one), binds the port and prints the one-line banner. Exits with a
+/// clear message on bad options, a database that cannot be opened, or a taken port.
+fn launch<D, E: Display>(
+    step: &str,
+    step_dir: &str,
+    open_db: Option<impl FnOnce(&Path) -> Result<D, E>>,
+) -> (TcpListener, Option<D>) {
+    let has_db = open_db.is_some();
     let default_db = Path::new(step_dir).join("instance").join("chat.db");
     let options = match Options::parse(std::env::args().skip(1), &default_db) {
         Ok(Some(options)) => options,
         Ok(None) => {
-            print!("{}", usage(step, &default_db));
+            print!("{}", usage(step, has_db.then_some(&default_db)));
             exit(0);
         }
         Err(message) => {
-            eprintln!("error: {message}\n\n{}", usage(step, &default_db));
+            eprintln!(
+                "error: {message}\n\n{}",
+                usage(step, has_db.then_some(&default_db))
+            );
             exit(2);
         }
     };
     init_logging();
 
-    if let Some(folder) = options.db.parent()
-        && let Err(e) = std::fs::create_dir_all(folder)
-    {
-        eprintln!("error: cannot create the folder {}: {e}", folder.display());
-        exit(1);
-    }
+    let db = open_db.map(|open_db| open_database(&options.db, open_db));
     let listener = bind(&options.host, options.port);
     let address = listener
         .local_addr()
         .expect("a bound socket has an address");
+    LOOPBACK_ONLY.get_or_init(|| address.ip().is_loopback());
 
     // Tests read this line to learn the port when they pass `--port 0`.
-    println!(
-        "{step}: listening on http://{address}  (database: {})  Ctrl-C to stop",
-        shown(&options.db).display()
-    );
+    let database = if has_db {
+        format!("  (database: {})", shown(&options.db).display())
+    } else {
+        String::new()
+    };
+    println!("{step}: listening on http://{address}{database}  Ctrl-C to stop");
     let _ = std::io::stdout().flush();
-    Started {
-        listener,
-        db: options.db,
+    (listener, db)
+}
+
+/// Creates the database's folder when missing, then runs the step's `open_db`.
+fn open_database<D, E: Display>(path: &Path, open_db: impl FnOnce(&Path) -> Result<D, E>) -> D {
+    if let Some(folder) = path.parent()
+        && !folder.as_os_str().is_empty()
+        && let Err(e) = std::fs::create_dir_all(folder)
+    {
+        eprintln!(
+            "error: cannot create the database's folder {}: {e}\n\
+             Check the --db option: it names a file, created if missing.",
+            folder.display()
+        );
+        exit(1);
+    }
+    match open_db(path) {
+        Ok(db) => db,
+        Err(e) => {
+            eprintln!(
+                "error: cannot open the database {}: {e}\n\
+                 Check the --db option: it names a file, created if missing.",
+                shown(path).display()
+            );
+            exit(1);
+        }
     }
 }
 
@@ -143,13 +209,27 @@ impl Options {
     }
 }
 
-fn usage(step: &str, default_db: &Path) -> String {
+/// The help text; `default_db` is `None` for a step without a database (it
+/// still accepts `--db`, so that `scripts/switch` can start every step alike).
+fn usage(step: &str, default_db: Option<&PathBuf>) -> String {
+    let db = match default_db {
+        Some(path) => format!(
+            "\n  --db PATH    SQLite database file (default {}; a relative PATH is\
+             \n               taken from the current folder)",
+            shown(path).display()
+        ),
+        None => String::new(),
+    };
     format!(
-        "usage: cargo run -p {step} -- [--port N] [--db PATH] [--host ADDR]\n\
-         \n  --port N     port to listen on (default {DEFAULT_PORT}; 0 picks a free one)\
-         \n  --db PATH    SQLite database file (default {})\
-         \n  --host ADDR  address to listen on (default 127.0.0.1; 0.0.0.0 for other machines)\n",
-        shown(default_db).display()
+        "usage: cargo run -p {step} -- [--port N]{} [--host ADDR]\n\
+         \n  --port N     port to listen on (default {DEFAULT_PORT}; 0 picks a free one){db}\
+         \n  --host ADDR  address to listen on (default 127.0.0.1, this machine only;\
+         \n               0.0.0.0 opens it to other machines)\n",
+        if default_db.is_some() {
+            " [--db PATH]"
+        } else {
+            ""
+        }
     )
 }
 
@@ -180,12 +260,6 @@ fn shown(path: &Path) -> PathBuf {
         .ok()
         .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
         .unwrap_or_else(|| path.to_path_buf())
-}
-
-/// The request log: one line per request, e.g. `GET /api/users HTTP/1.1 → 200 (0.41 ms)`.
-/// Use it as `.wrap(shared::request_logger())` in the step's `App`.
-pub fn request_logger() -> actix_web::middleware::Logger {
-    actix_web::middleware::Logger::new("%r → %s (%D ms)").log_target("request")
 }
 
 /// Resolves on Ctrl-C (and, on Unix, on the SIGTERM that `scripts/switch stop`

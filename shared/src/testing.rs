@@ -1,10 +1,12 @@
 //! Test helpers: start a step's real binary on a free port with a temporary
 //! database, talk HTTP to it, run the tutorial's httpie commands verbatim.
 //!
-//! In a step's `tests/*.rs`:
+//! In a step's tests (`tests/step/*.rs`):
 //! ```ignore
-//! let app = TestApp::start(env!("CARGO_BIN_EXE_s06"));
+//! let app = shared::test_app!();   // this step's binary, on a free port
 //! assert_eq!(app.get("/api/version").json()["version"], "06");
+//! assert_json_error(&app.get("/api/users/99"), 404, "no user with id 99");
+//! assert_eq!(app.count_rows("users"), 0);
 //! ```
 
 use std::fs::{self, File};
@@ -21,6 +23,33 @@ pub mod browser;
 
 pub use crate::sample::{MESSAGES, USERS};
 
+/// Starts the step under test: [`TestApp::start`] on the binary of the crate
+/// whose tests call it, so a test never spells its step's name.
+#[macro_export]
+macro_rules! test_app {
+    () => {
+        $crate::testing::TestApp::start(env!(concat!("CARGO_BIN_EXE_", env!("CARGO_PKG_NAME"))))
+    };
+}
+
+/// Checks an error answer: its status, and a JSON body `{"error": "..."}`
+/// whose message mentions `hint`.
+#[track_caller]
+pub fn assert_json_error(reply: &Reply, status: u16, hint: &str) {
+    assert_eq!(reply.status, status, "{}", reply.body);
+    assert!(
+        reply.content_type.starts_with("application/json"),
+        "{:?}: {}",
+        reply.content_type,
+        reply.body
+    );
+    let error = reply.json()["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(error.contains(hint), "{error:?} should mention {hint:?}");
+}
+
 /// One of [`USERS`] as the JSON body `POST /api/users` takes.
 pub fn user_json((name, email, nickname): (&str, &str, &str)) -> Value {
     json!({ "name": name, "email": email, "nickname": nickname })
@@ -29,6 +58,9 @@ pub fn user_json((name, email, nickname): (&str, &str, &str)) -> Value {
 /// A running step binary, stopped (and its temporary folder removed) on drop.
 pub struct TestApp {
     child: Child,
+    /// The step's name (`s06`), from its binary's name.
+    pub step: String,
+    bin: String,
     /// `http://127.0.0.1:PORT`
     pub base_url: String,
     pub port: u16,
@@ -42,10 +74,21 @@ pub struct Reply {
     pub status: u16,
     pub content_type: String,
     pub location: Option<String>,
+    /// Every header, names in lower case.
+    pub headers: Vec<(String, String)>,
     pub body: String,
 }
 
 impl Reply {
+    /// The value of header `name` (any case), if the answer has it.
+    pub fn header(&self, name: &str) -> Option<String> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, value)| value.clone())
+    }
+
     /// The body as JSON; fails the test, showing the body, when it is not.
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| {
@@ -64,13 +107,14 @@ impl TestApp {
         Self::start_in(bin, dir)
     }
 
-    /// Starts `bin` again on the database of an app that was stopped: data survives restarts.
-    pub fn restart(self, bin: &str) -> TestApp {
+    /// Stops the app and starts its binary again on the same database.
+    pub fn restart(self) -> TestApp {
         let mut app = self;
         app.stop_child();
         let dir = std::mem::take(&mut app.dir);
+        let bin = std::mem::take(&mut app.bin);
         drop(app);
-        Self::start_in(bin, dir)
+        Self::start_in(&bin, dir)
     }
 
     fn start_in(bin: &str, dir: PathBuf) -> TestApp {
@@ -78,6 +122,7 @@ impl TestApp {
         let mut child = Command::new(bin)
             .args(["--port", "0", "--db"])
             .arg(dir.join("chat.db"))
+            .env(crate::faults::FAULTS_VARIABLE, dir.join("faults"))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log)
@@ -88,9 +133,13 @@ impl TestApp {
         let stdout = child.stdout.take().expect("piped stdout");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
+            let mut stdout = BufReader::new(stdout);
             let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = stdout.read_line(&mut line);
             let _ = tx.send(line);
+            // Keep reading, so that a `println!` in the step never meets a
+            // closed pipe (which would make it panic under test only).
+            let _ = std::io::copy(&mut stdout, &mut std::io::sink());
         });
         let line = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
         let Some(base_url) = line
@@ -122,8 +171,14 @@ impl TestApp {
         if let Err(e) = agent.get(&base_url).call() {
             panic!("{bin} does not answer at {base_url}: {e}");
         }
+        let step = std::path::Path::new(bin)
+            .file_stem()
+            .map(|stem| stem.to_string_lossy().into_owned())
+            .unwrap_or_default();
         TestApp {
             child,
+            step,
+            bin: bin.to_string(),
             base_url,
             port,
             dir,
@@ -134,6 +189,24 @@ impl TestApp {
     /// The temporary database file this app uses.
     pub fn db_path(&self) -> PathBuf {
         self.dir.join("chat.db")
+    }
+
+    /// Counts the rows of `table`, reading the database file directly: a
+    /// second opinion on what the API says was stored.
+    pub fn count_rows(&self, table: &str) -> i64 {
+        rusqlite::Connection::open(self.db_path())
+            .and_then(|db| {
+                db.query_row(&format!("SELECT COUNT(*) FROM \"{table}\""), [], |row| {
+                    row.get(0)
+                })
+            })
+            .unwrap_or_else(|e| panic!("cannot count the rows of {table}: {e}"))
+    }
+
+    /// The next query the step runs panics on its database thread (see
+    /// `shared::faults`): for the tests of what follows a panic.
+    pub fn make_the_next_query_panic(&self) {
+        fs::write(self.dir.join("faults"), "panic").expect("write the fault file");
     }
 
     /// What the server wrote to stderr so far (its request log).
@@ -152,6 +225,18 @@ impl TestApp {
     /// POSTs `body` as JSON (`Content-Type: application/json`).
     pub fn post_json(&self, path: &str, body: &Value) -> Reply {
         self.post(path, "application/json", &body.to_string())
+    }
+
+    /// Sends `method` to `path` with the given headers and no body.
+    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut request = ureq::http::Request::builder()
+            .method(method)
+            .uri(self.url(path));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request.body(()).expect("a valid request");
+        reply(self.agent.run(request))
     }
 
     /// POSTs raw bytes with the given content type: for malformed bodies.
@@ -177,6 +262,13 @@ impl TestApp {
     ///
     /// Call only after [`httpie_is_installed`] said yes.
     pub fn httpie(&self, line: &str) -> Value {
+        let stdout = self.httpie_text(line);
+        serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("`{line}` printed no JSON ({e}):\n{stdout}"))
+    }
+
+    /// [`TestApp::httpie`] for an answer that is not JSON: what httpie printed.
+    pub fn httpie_text(&self, line: &str) -> String {
         let line = line.replace(":5001", &format!(":{}", self.port));
         let words = shell_words(&line);
         assert_eq!(words[0], "http", "not an httpie line: {line}");
@@ -199,8 +291,29 @@ impl TestApp {
             output.status,
             String::from_utf8_lossy(&output.stderr)
         );
-        serde_json::from_str(&stdout)
-            .unwrap_or_else(|e| panic!("`{line}` printed no JSON ({e}):\n{stdout}"))
+        stdout.into_owned()
+    }
+
+    /// Runs one of the lessons' curl lines verbatim, pointed at this app
+    /// (`localhost:5001` becomes `localhost:PORT`), and returns what curl printed.
+    pub fn curl(&self, line: &str) -> String {
+        let line = line.replace(":5001", &format!(":{}", self.port));
+        let words = shell_words(&line);
+        assert_eq!(words[0], "curl", "not a curl line: {line}");
+        let output = Command::new("curl")
+            .args(["--silent", "--show-error"])
+            .args(&words[1..])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run curl: {e}"));
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(
+            output.status.success(),
+            "`{line}` failed: {}\n{stdout}\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        stdout
     }
 
     fn stop_child(&mut self) {
@@ -232,10 +345,19 @@ fn reply(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Reply
     };
     let content_type = header("content-type").unwrap_or_default();
     let location = header("location");
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(name, value)| {
+            let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+            (name.as_str().to_string(), value)
+        })
+        .collect();
     Reply {
         status: response.status().as_u16(),
         content_type,
         location,
+        headers,
         body: response
             .body_mut()
             .read_to_string()
@@ -316,20 +438,23 @@ const PTY_RUN: &str = "import pty, subprocess, sys\n\
                        _, terminal = pty.openpty()\n\
                        sys.exit(subprocess.run(sys.argv[1:], stdin=terminal).returncode)";
 
-/// Splits a command line the way a shell would for the tutorial's lines:
-/// on spaces, with double quotes grouping words (`name="Alice Caroll"`).
+/// Splits a command line the way a shell would for the tutorial's lines: on
+/// spaces, with double or single quotes grouping words (`name="Alice Caroll"`,
+/// `-d '{"name": "Alice"}'`), and `\` at the end of a line continuing it.
 fn shell_words(line: &str) -> Vec<String> {
+    let line = line.replace("\\\n", " ");
     let mut words = Vec::new();
     let mut word = String::new();
     let mut in_word = false;
-    let mut quoted = false;
+    let mut quote: Option<char> = None;
     for c in line.chars() {
         match c {
-            '"' => {
-                quoted = !quoted;
+            '"' | '\'' if quote.is_none() => {
+                quote = Some(c);
                 in_word = true;
             }
-            c if c.is_whitespace() && !quoted => {
+            c if quote == Some(c) => quote = None,
+            c if c.is_whitespace() && quote.is_none() => {
                 if in_word {
                     words.push(std::mem::take(&mut word));
                 }
@@ -360,6 +485,18 @@ mod tests {
                 ":5001/api/users",
                 "name=Alice Caroll",
                 "email=alice@foo.com"
+            ]
+        );
+        assert_eq!(
+            shell_words("curl -i localhost:5001/x -H 'A: b' \\\n     -d '{\"n\": \"A\"}'"),
+            [
+                "curl",
+                "-i",
+                "localhost:5001/x",
+                "-H",
+                "A: b",
+                "-d",
+                r#"{"n": "A"}"#
             ]
         );
     }

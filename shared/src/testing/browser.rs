@@ -2,11 +2,11 @@
 //! running [`TestApp`], in headless Chromium driven by playwright-core
 //! (`shared/browser/harness.mjs`; see docs/browser-tests.md).
 //!
-//! In a step's `tests/pages.rs`:
+//! In a step's `tests/step/pages.rs`:
 //! ```ignore
-//! let app = TestApp::start(env!("CARGO_BIN_EXE_s04"));
+//! let app = shared::test_app!();
 //! app.add_sample_users();
-//! browser::check_pages(&app, "s04", concat!(env!("CARGO_MANIFEST_DIR"), "/tests/pages.mjs"));
+//! browser::check_pages(&app, concat!(env!("CARGO_MANIFEST_DIR"), "/tests/step/pages.mjs"));
 //! ```
 //!
 //! What it needs: Node.js 20 or newer, `npm ci` run once at the repository's
@@ -27,10 +27,11 @@ use super::{TestApp, missing_tool};
 const TIME_LIMIT: Duration = Duration::from_secs(180);
 
 /// Runs the page checks in `script` (a `.mjs` file using `node:test`)
-/// against `app`; `step` names the screenshots (`target/screenshots/<step>-*.png`).
-/// Fails the test, with node's report, when a check fails.
-pub fn check_pages(app: &TestApp, step: &str, script: &str) {
-    run_checks(script, step, &app.base_url);
+/// against `app`; the step's name starts the screenshots' names
+/// (`target/screenshots/<step>-*.png`). Fails the test, with node's report,
+/// when a check fails.
+pub fn check_pages(app: &TestApp, script: &str) {
+    run_checks(script, &app.step, &app.base_url);
 }
 
 fn run_checks(script: &str, step: &str, base_url: &str) {

@@ -1,0 +1,121 @@
+//! The middleware every step wraps its app in: `.wrap(shared::plumbing())`.
+
+use std::net::IpAddr;
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
+use actix_web::http::{Method, StatusCode, header};
+use actix_web::middleware::{Next, from_fn};
+use actix_web::{Error, HttpResponse};
+use serde_json::json;
+
+use crate::LOOPBACK_ONLY;
+
+/// What every request goes through before the step's routes, none of it part
+/// of a lesson:
+/// - a `HEAD` request is answered like a `GET`, without the body (as Flask
+///   does: `curl -I :5001/api/version`);
+/// - while the step listens on this machine only (the default), a request
+///   whose `Host` is not a loopback name is refused, so that a web page cannot
+///   reach the step through DNS rebinding; `--host 0.0.0.0` opens it;
+/// - one log line per request: `GET /api/users HTTP/1.1 → 200 (0.41 ms)`.
+pub fn plumbing<S, B>() -> impl Transform<
+    S,
+    ServiceRequest,
+    Response = ServiceResponse<impl MessageBody>,
+    Error = Error,
+    InitError = (),
+> + 'static
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    from_fn(handle)
+}
+
+async fn handle(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let started = Instant::now();
+    let line = format!("{} {} {:?}", req.method(), req.uri(), req.version());
+
+    let response = if let Some(host) = foreign_host(&req) {
+        let message = format!(
+            "this step answers only to localhost, not to Host: {host}; \
+             start it with --host 0.0.0.0 to open it to other machines"
+        );
+        let refusal = HttpResponse::build(StatusCode::FORBIDDEN).json(json!({ "error": message }));
+        req.into_response(refusal).map_into_right_body()
+    } else {
+        if req.method() == Method::HEAD {
+            // actix-http already leaves the body out of a HEAD answer.
+            req.head_mut().method = Method::GET;
+        }
+        next.call(req).await?.map_into_left_body()
+    };
+
+    let millis = started.elapsed().as_secs_f64() * 1000.0;
+    log::info!(target: "request", "{line} → {} ({millis:.2} ms)", response.status().as_u16());
+    Ok(response)
+}
+
+/// The `Host` of a request that must be refused, if this one must.
+fn foreign_host(req: &ServiceRequest) -> Option<String> {
+    if !LOOPBACK_ONLY.get().copied().unwrap_or(false) {
+        return None;
+    }
+    // HTTP/1.0 clients may send no Host at all: nothing to check.
+    let host = req.headers().get(header::HOST)?;
+    let host = String::from_utf8_lossy(host.as_bytes()).into_owned();
+    if is_loopback_name(&host) {
+        None
+    } else {
+        Some(host)
+    }
+}
+
+/// `localhost`, `x.localhost`, `127.0.0.1`, `[::1]`, each with or without a port.
+fn is_loopback_name(host: &str) -> bool {
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        rest.split(']').next().unwrap_or_default()
+    } else {
+        host.rsplit_once(':').map_or(host, |(name, _port)| name)
+    };
+    let name = name.to_ascii_lowercase();
+    name == "localhost"
+        || name.ends_with(".localhost")
+        || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_names_are_recognised_with_or_without_a_port() {
+        for host in [
+            "localhost",
+            "localhost:5001",
+            "LOCALHOST:5001",
+            "app.localhost:5001",
+            "127.0.0.1",
+            "127.0.0.1:5001",
+            "127.1.2.3:80",
+            "[::1]:5001",
+            "[::1]",
+        ] {
+            assert!(is_loopback_name(host), "{host}");
+        }
+        for host in [
+            "evil.example:5001",
+            "localhost.evil.example",
+            "10.0.0.1:5001",
+            "[2001:db8::1]:80",
+            "",
+        ] {
+            assert!(!is_loopback_name(host), "{host}");
+        }
+    }
+}
