@@ -1,7 +1,7 @@
 //! Step 00: the simplest possible hello world.
 //!
-//! The whole app at this step, in one file to read from top to bottom;
-//! `main`, at the end, wires the routes. The lesson is in README.md.
+//! The whole app at this step, read from top to bottom; `main`, at the end,
+//! wires the routes. The lesson is in README.md.
 
 use actix_web::{App, HttpServer, get};
 
@@ -20,12 +20,17 @@ async fn hello() -> String {
 
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
-    // Command line (--port, --db, --host), the port, the banner: see `shared`.
+    // The command line (--port, --host), the port, the banner: see `shared`.
     let started = shared::start!();
 
-    HttpServer::new(|| App::new().wrap(shared::request_logger()).service(hello))
-        .listen(started.listener)?
-        .shutdown_signal(shared::ctrl_c())
-        .run()
-        .await
+    HttpServer::new(|| {
+        App::new()
+            // The request log, HEAD answered like GET, the Host check: see `shared`.
+            .wrap(shared::plumbing())
+            .service(hello)
+    })
+    .listen(started.listener)?
+    .shutdown_signal(shared::ctrl_c())
+    .run()
+    .await
 }

@@ -1,17 +1,18 @@
 //! Step 01b: `GET /db/alive` checks that the database answers.
 //!
-//! The whole app at this step, in one file to read from top to bottom;
-//! `main`, at the end, wires the routes. The lesson is in README.md.
+//! The whole app at this step, read from top to bottom; `main`, at the end,
+//! wires the routes. The database thread, taught in step 01b, has a file of
+//! its own: `db.rs`. The lesson is in README.md.
 
-use std::panic::{self, AssertUnwindSafe};
+mod db;
+
 use std::path::Path;
-use std::sync::mpsc;
-use std::thread;
 
 use actix_web::{App, HttpResponse, HttpServer, get, web};
 use rusqlite::Connection;
 use serde_json::json;
-use tokio::sync::oneshot;
+
+use db::Db;
 
 /// This step's name.
 const VERSION: &str = "01b";
@@ -19,59 +20,12 @@ const VERSION: &str = "01b";
 // ------------------------------------------------------------ the database
 
 /// Opens (or creates) the database file.
-fn open_db(path: &Path) -> Connection {
-    let connection = Connection::open(path).expect("cannot open the database: check the --db path");
+fn open_db(path: &Path) -> rusqlite::Result<Connection> {
+    let connection = Connection::open(path)?;
     // Write-ahead logging: a commit no longer waits for the disk twice, which
     // makes writes about 30 times faster, and readers never wait for writers.
-    connection
-        .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
-        .expect("cannot switch the database to WAL mode");
-    connection
-}
-
-/// The database: one connection, owned by a thread of its own. Handlers send
-/// it work and `.await` the answer, so a slow query never holds up the worker
-/// threads that serve the other requests.
-struct Db {
-    jobs: mpsc::Sender<Job>,
-}
-
-/// A piece of work for the database thread.
-type Job = Box<dyn FnOnce(&Connection) + Send>;
-
-impl Db {
-    /// Moves the connection to a new thread that runs the jobs one at a time.
-    fn start(connection: Connection) -> Db {
-        let (jobs, queue) = mpsc::channel::<Job>();
-        thread::spawn(move || {
-            for job in queue {
-                // A job that panics is dropped; the thread goes on with the next.
-                let _ = panic::catch_unwind(AssertUnwindSafe(|| job(&connection)));
-            }
-        });
-        Db { jobs }
-    }
-
-    /// Runs `query` on the database thread and waits for its result, without
-    /// blocking this worker thread meanwhile.
-    async fn run<T: Send + 'static>(
-        &self,
-        query: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
-    ) -> rusqlite::Result<T> {
-        let (reply, answer) = oneshot::channel();
-        let job: Job = Box::new(move |connection| {
-            let _ = reply.send(query(connection));
-        });
-        // No answer means the job panicked (or the thread is gone).
-        let no_answer = || {
-            let abort = rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT);
-            rusqlite::Error::SqliteFailure(abort, Some("the query did not finish".into()))
-        };
-        if self.jobs.send(job).is_err() {
-            return Err(no_answer());
-        }
-        answer.await.unwrap_or_else(|_| Err(no_answer()))
-    }
+    connection.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")?;
+    Ok(connection)
 }
 
 // ------------------------------------------------------------------ the API
@@ -87,10 +41,14 @@ async fn db_alive(db: web::Data<Db>) -> HttpResponse {
             "status": "healthy",
             "message": "Database connection is alive",
         })),
-        Err(e) => HttpResponse::ServiceUnavailable().json(json!({
-            "status": "unhealthy",
-            "error": format!("database error: {e}"),
-        })),
+        Err(e) => {
+            // The details are for the server's log, not for the client.
+            log::error!("GET /db/alive: {e}");
+            HttpResponse::ServiceUnavailable().json(json!({
+                "status": "unhealthy",
+                "error": "the database does not answer",
+            }))
+        }
     }
 }
 
@@ -106,24 +64,27 @@ async fn hello() -> String {
 
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
-    // Command line (--port, --db, --host), the port, the banner: see `shared`.
-    let started = shared::start!();
+    // The command line (--port, --db, --host), the database, the banner: see
+    // `shared`. It runs `open_db` before it announces the server, so a bad
+    // --db path stops the step here, with one line saying so.
+    let started = shared::start!(open_db);
 
-    // Open the database once, here: the closure given to `HttpServer::new`
-    // runs once per worker thread, and each run only clones this handle.
-    let db = web::Data::new(Db::start(open_db(&started.db)));
-
-    // A first query, so that a broken database stops us now, not at the first request.
-    let sqlite: String = db
-        .run(|connection| connection.query_row("SELECT sqlite_version()", [], |row| row.get(0)))
-        .await
+    let sqlite: String = started
+        .db
+        .query_row("SELECT sqlite_version()", [], |row| row.get(0))
         .expect("the database does not answer");
     eprintln!("database ready: SQLite {sqlite}");
+
+    // One database thread for the whole server, started here: the closure
+    // given to `HttpServer::new` runs once per worker thread, and each run
+    // only clones this handle.
+    let db = web::Data::new(Db::start(started.db));
 
     HttpServer::new(move || {
         App::new()
             .app_data(db.clone())
-            .wrap(shared::request_logger())
+            // The request log, HEAD answered like GET, the Host check: see `shared`.
+            .wrap(shared::plumbing())
             .service(db_alive)
             .service(hello)
     })

@@ -1,22 +1,24 @@
 //! Step 06: `GET /api/users/<id>` answers one user.
 //!
-//! The whole app at this step, in one file to read from top to bottom;
-//! `main`, at the end, wires the routes. The lesson is in README.md.
+//! The whole app at this step, read from top to bottom; `main`, at the end,
+//! wires the routes. The machinery taught in earlier steps has files of its
+//! own: the database thread in `db.rs` (step 01b) and errors as JSON in
+//! `errors.rs` (step 02b). The lesson is in README.md.
 
-use std::fmt;
-use std::panic::{self, AssertUnwindSafe};
+mod db;
+mod errors;
+
 use std::path::Path;
-use std::sync::mpsc;
-use std::thread;
 
-use actix_web::error::{InternalError, JsonPayloadError, PathError};
-use actix_web::http::{StatusCode, header};
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, ResponseError, get, post, web};
+use actix_web::http::header;
+use actix_web::{App, HttpResponse, HttpServer, get, middleware, post, web};
 use maud::{DOCTYPE, Markup, html};
 use rusqlite::{Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tokio::sync::oneshot;
+
+use db::Db;
+use errors::{ApiError, no_such_route, reject_bad_json, reject_bad_path};
 
 /// What `/api/version` reports: this step's name.
 const VERSION: &str = "06";
@@ -56,155 +58,20 @@ struct NewUser {
 // ------------------------------------------------------------ the database
 
 /// Opens (or creates) the database file and creates the tables that are missing.
-fn open_db(path: &Path) -> Connection {
-    let connection = Connection::open(path).expect("cannot open the database: check the --db path");
+fn open_db(path: &Path) -> rusqlite::Result<Connection> {
+    let connection = Connection::open(path)?;
     // Write-ahead logging: a commit no longer waits for the disk twice, which
     // makes writes about 30 times faster, and readers never wait for writers.
-    connection
-        .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
-        .expect("cannot switch the database to WAL mode");
-    connection
-        .execute_batch(
-            "CREATE TABLE IF NOT EXISTS users (
+    connection.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")?;
+    connection.execute_batch(
+        "CREATE TABLE IF NOT EXISTS users (
             id       INTEGER PRIMARY KEY,
             name     TEXT NOT NULL,
             email    TEXT NOT NULL,
             nickname TEXT NOT NULL
         )",
-        )
-        .expect("cannot create the users table");
-    connection
-}
-
-/// The database: one connection, owned by a thread of its own. Handlers send
-/// it work and `.await` the answer, so a slow query never holds up the worker
-/// threads that serve the other requests.
-struct Db {
-    jobs: mpsc::Sender<Job>,
-}
-
-/// A piece of work for the database thread.
-type Job = Box<dyn FnOnce(&Connection) + Send>;
-
-impl Db {
-    /// Moves the connection to a new thread that runs the jobs one at a time.
-    fn start(connection: Connection) -> Db {
-        let (jobs, queue) = mpsc::channel::<Job>();
-        thread::spawn(move || {
-            for job in queue {
-                // A job that panics is dropped; the thread goes on with the next.
-                let _ = panic::catch_unwind(AssertUnwindSafe(|| job(&connection)));
-            }
-        });
-        Db { jobs }
-    }
-
-    /// Runs `query` on the database thread and waits for its result, without
-    /// blocking this worker thread meanwhile.
-    async fn run<T: Send + 'static>(
-        &self,
-        query: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
-    ) -> rusqlite::Result<T> {
-        let (reply, answer) = oneshot::channel();
-        let job: Job = Box::new(move |connection| {
-            let _ = reply.send(query(connection));
-        });
-        // No answer means the job panicked (or the thread is gone).
-        let no_answer = || {
-            let abort = rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT);
-            rusqlite::Error::SqliteFailure(abort, Some("the query did not finish".into()))
-        };
-        if self.jobs.send(job).is_err() {
-            return Err(no_answer());
-        }
-        answer.await.unwrap_or_else(|_| Err(no_answer()))
-    }
-}
-
-// --------------------------------------------------------------- the errors
-
-/// What a handler can answer instead of what was asked for.
-#[derive(Debug)]
-enum ApiError {
-    /// 422: the request's body is wrong; the message says how.
-    BadInput(String),
-    /// 404: there is no such thing.
-    NotFound(String),
-    /// 500: the database failed. The details go to the log, not to the client.
-    Db(rusqlite::Error),
-}
-
-impl fmt::Display for ApiError {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        match self {
-            ApiError::BadInput(message) | ApiError::NotFound(message) => f.write_str(message),
-            ApiError::Db(_) => f.write_str("database error"),
-        }
-    }
-}
-
-/// Lets `?` turn a rusqlite error into an `ApiError`.
-impl From<rusqlite::Error> for ApiError {
-    fn from(e: rusqlite::Error) -> Self {
-        ApiError::Db(e)
-    }
-}
-
-/// Makes `ApiError` an answer: handlers return `Result<_, ApiError>`.
-impl ResponseError for ApiError {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            ApiError::BadInput(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Db(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        if let ApiError::Db(e) = self {
-            eprintln!("database error: {e}");
-        }
-        error_json(self.status_code(), self)
-    }
-}
-
-/// Every error a client can cause is answered as `{"error": "..."}`.
-fn error_json(status: StatusCode, message: impl fmt::Display) -> HttpResponse {
-    HttpResponse::build(status).json(json!({ "error": message.to_string() }))
-}
-
-/// actix-web answers a body it cannot read with a plain-text 400: answer JSON
-/// instead, 422 when the JSON is malformed or a field is missing or mistyped.
-fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
-    let response = match &err {
-        JsonPayloadError::ContentType => error_json(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "the body must be JSON, sent with Content-Type: application/json",
-        ),
-        JsonPayloadError::Deserialize(e) => error_json(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("invalid JSON body: {e}"),
-        ),
-        other => error_json(other.status_code(), other),
-    };
-    InternalError::from_response(err, response).into()
-}
-
-/// An id in the path that is not a number (`/api/users/abc`) names nothing: 404.
-fn path_error(err: PathError, req: &HttpRequest) -> actix_web::Error {
-    let response = error_json(
-        StatusCode::NOT_FOUND,
-        format!("{} not found: ids are whole numbers", req.path()),
-    );
-    InternalError::from_response(err, response).into()
-}
-
-/// Any other URL: a JSON 404 rather than an empty one.
-async fn not_found(req: HttpRequest) -> HttpResponse {
-    error_json(
-        StatusCode::NOT_FOUND,
-        format!("nothing at {} {}", req.method(), req.path()),
-    )
+    )?;
+    Ok(connection)
 }
 
 // ------------------------------------------------------------------ the API
@@ -220,10 +87,14 @@ async fn db_alive(db: web::Data<Db>) -> HttpResponse {
             "status": "healthy",
             "message": "Database connection is alive",
         })),
-        Err(e) => HttpResponse::ServiceUnavailable().json(json!({
-            "status": "unhealthy",
-            "error": format!("database error: {e}"),
-        })),
+        Err(e) => {
+            // The details are for the server's log, not for the client.
+            log::error!("GET /db/alive: {e}");
+            HttpResponse::ServiceUnavailable().json(json!({
+                "status": "unhealthy",
+                "error": "the database does not answer",
+            }))
+        }
     }
 }
 
@@ -263,6 +134,12 @@ async fn create_user(
     Ok(HttpResponse::Created().json(user))
 }
 
+// try it: http :5001/api/users
+#[get("/api/users")]
+async fn list_users(db: web::Data<Db>) -> Result<web::Json<Vec<User>>, ApiError> {
+    Ok(web::Json(db.run(select_users).await?))
+}
+
 /// All the users, in id order.
 fn select_users(connection: &Connection) -> rusqlite::Result<Vec<User>> {
     let mut statement =
@@ -270,28 +147,25 @@ fn select_users(connection: &Connection) -> rusqlite::Result<Vec<User>> {
     statement.query_map([], User::from_row)?.collect()
 }
 
-// try it: http :5001/api/users
-#[get("/api/users")]
-async fn list_users(db: web::Data<Db>) -> Result<web::Json<Vec<User>>, ApiError> {
-    Ok(web::Json(db.run(select_users).await?))
-}
-
 // try it: http :5001/api/users/1
 #[get("/api/users/{id}")]
 async fn get_user(db: web::Data<Db>, id: web::Path<i64>) -> Result<web::Json<User>, ApiError> {
     let id = id.into_inner();
-    db.run(move |connection| {
-        connection
-            .query_row(
-                "SELECT id, name, email, nickname FROM users WHERE id = ?1",
-                [id],
-                User::from_row,
-            )
-            .optional()
-    })
-    .await?
-    .map(web::Json)
-    .ok_or_else(|| ApiError::NotFound(format!("no user with id {id}")))
+    let user = db
+        .run(move |connection| {
+            connection
+                .query_row(
+                    "SELECT id, name, email, nickname FROM users WHERE id = ?1",
+                    [id],
+                    User::from_row,
+                )
+                .optional()
+        })
+        .await?;
+    match user {
+        Some(user) => Ok(web::Json(user)),
+        None => Err(ApiError::NotFound(format!("no user with id {id}"))),
+    }
 }
 
 // ---------------------------------------------------------------- the pages
@@ -353,30 +227,43 @@ async fn style() -> HttpResponse {
         .body(include_str!("../static/style.css"))
 }
 
+/// What a page may load: scripts, styles and images from this server only
+/// (`data:` for the empty icon), and no other site may show it in a frame.
+const PAGE_POLICY: &str = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'";
+
 // --------------------------------------------------------------------- main
 
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
-    // Command line (--port, --db, --host), the port, the banner: see `shared`.
-    let started = shared::start!();
+    // The command line (--port, --db, --host), the database, the banner: see
+    // `shared`. It runs `open_db` before it announces the server, so a bad
+    // --db path stops the step here, with one line saying so.
+    let started = shared::start!(open_db);
 
-    // Open the database once, here: the closure given to `HttpServer::new`
-    // runs once per worker thread, and each run only clones this handle.
-    let db = web::Data::new(Db::start(open_db(&started.db)));
-
-    // A first query, so that a broken database stops us now, not at the first request.
-    let sqlite: String = db
-        .run(|connection| connection.query_row("SELECT sqlite_version()", [], |row| row.get(0)))
-        .await
+    let sqlite: String = started
+        .db
+        .query_row("SELECT sqlite_version()", [], |row| row.get(0))
         .expect("the database does not answer");
     eprintln!("database ready: SQLite {sqlite}");
+
+    // One database thread for the whole server, started here: the closure
+    // given to `HttpServer::new` runs once per worker thread, and each run
+    // only clones this handle.
+    let db = web::Data::new(Db::start(started.db));
 
     HttpServer::new(move || {
         App::new()
             .app_data(db.clone())
-            .app_data(web::JsonConfig::default().error_handler(json_error))
-            .app_data(web::PathConfig::default().error_handler(path_error))
-            .wrap(shared::request_logger())
+            // actix-web's own errors, answered as JSON too (errors.rs).
+            .app_data(web::JsonConfig::default().error_handler(reject_bad_json))
+            .app_data(web::PathConfig::default().error_handler(reject_bad_path))
+            .wrap(
+                middleware::DefaultHeaders::new()
+                    .add(("Content-Security-Policy", PAGE_POLICY))
+                    .add(("X-Content-Type-Options", "nosniff")),
+            )
+            // The request log, HEAD answered like GET, the Host check: see `shared`.
+            .wrap(shared::plumbing())
             .service(db_alive)
             .service(version)
             .service(create_user)
@@ -385,7 +272,7 @@ async fn main() -> std::io::Result<()> {
             .service(index)
             .service(front_users)
             .service(style)
-            .default_service(web::to(not_found))
+            .default_service(web::to(no_such_route))
     })
     .listen(started.listener)?
     .shutdown_signal(shared::ctrl_c())

@@ -1,14 +1,20 @@
 // Step 05's pages in a real browser: headless Chromium, driven by playwright-core.
 //
-// tests/pages.rs starts the step with the tutorial's sample users plus one
-// whose nickname and name contain markup, then runs this file with node's
-// test runner. Every page opened with `open` is also checked for requests
+// pages.rs, next to this file, starts the step with the tutorial's sample
+// users plus one whose nickname and name contain markup, then runs this file
+// with node's test runner. Every page opened with `open` is also checked for requests
 // leaving this machine, errors in the browser console and dialogs
 // (shared/browser/harness.mjs). Screenshots go to target/screenshots/.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { app, open, screenshot } from '../../../shared/browser/harness.mjs';
+import {
+  app,
+  documentHeaders,
+  inlineScriptIsRefused,
+  open,
+  screenshot,
+} from '../../../../shared/browser/harness.mjs';
 
 // What the API says the users are: the page must show exactly these.
 const users = await app.getJson('/api/users');
@@ -54,7 +60,7 @@ test('the stylesheet is loaded and applied', async (t) => {
 
 test('markup in a nickname or a name is shown as text, and nothing runs', async (t) => {
   const marked = users.find((user) => user.nickname.includes('<script>'));
-  assert.ok(marked, 'tests/pages.rs adds a user with markup in their nickname');
+  assert.ok(marked, 'pages.rs adds a user with markup in their nickname');
   const page = await open(t, '/front/users');
 
   // The text a person sees (innerText: as drawn on screen) is the markup itself...
@@ -63,6 +69,14 @@ test('markup in a nickname or a name is shown as text, and nothing runs', async 
   // ...and the browser made no elements of it.
   assert.equal(await page.locator('ul.users script, ul.users b, ul.users img').count(), 0);
   // Had any of it run, an alert would have opened: `open` fails the check on any dialog.
+});
+
+test('the page allows scripts from this server only: an injected inline script is refused', async (t) => {
+  const page = await open(t, '/front/users');
+  const headers = await documentHeaders(page);
+  assert.match(headers['content-security-policy'], /default-src 'self'/);
+  assert.equal(headers['x-content-type-options'], 'nosniff');
+  assert.ok(await inlineScriptIsRefused(page), 'an inline script added to the page ran');
 });
 
 test('opening / lands on the users page', async (t) => {

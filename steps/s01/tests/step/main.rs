@@ -1,0 +1,7 @@
+//! Step 01 against its real binary: each test starts the step on a free port
+//! with a temporary database (`shared::test_app!()`) and talks to it as a
+//! client would. One module per feature, in the order the steps add them.
+
+mod database;
+mod hello;
+mod tutorial;

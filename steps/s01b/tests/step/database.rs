@@ -1,0 +1,33 @@
+//! The database file (step 01).
+
+use std::process::Command;
+
+use rusqlite::Connection;
+
+#[test]
+fn the_database_file_is_created_in_wal_mode() {
+    let app = shared::test_app!();
+    let db = Connection::open(app.db_path()).unwrap();
+    let mode: String = db
+        .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[test]
+fn a_database_that_cannot_be_opened_stops_the_step_with_one_line() {
+    // A folder is not a database file.
+    let output = Command::new(env!(concat!("CARGO_BIN_EXE_", env!("CARGO_PKG_NAME"))))
+        .args(["--port", "0", "--db"])
+        .arg(std::env::temp_dir())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("error: cannot open the database"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("listening"));
+}
