@@ -11,10 +11,11 @@ use std::process::Command;
 use crate::steps::{self, Step};
 
 pub const USAGE: &str = "\
-usage: scripts/diff [OLD] NEW [--stat] [other git diff options]
+usage: scripts/diff [OLD] NEW [--code] [--stat] [other git diff options]
 
   scripts/diff 03 04      what step 04 changes, compared with step 03
   scripts/diff 04         the same: compared with the step before 04
+  scripts/diff 04 --code  only the app: src/, static/ and Cargo.toml, no tests
   scripts/diff 04 --stat  only the files changed and how many lines
 
 Steps may be written 04, s04 or 4. Options starting with - go to `git diff`
@@ -42,8 +43,11 @@ const NOISE: [&str; 5] = [
 /// What is not copied from the top of a step's folder.
 const LEFT_OUT: [&str; 3] = ["README.md", "instance", "target"];
 
+/// With `--code`, all that is copied from the top of a step's folder: the app.
+const CODE_ONLY: [&str; 3] = ["src", "static", "Cargo.toml"];
+
 pub fn main(args: Vec<String>) -> Result<(), String> {
-    let (mut names, mut git_options) = (Vec::new(), Vec::new());
+    let (mut names, mut git_options, mut code_only) = (Vec::new(), Vec::new(), false);
     for arg in args {
         match arg.as_str() {
             "-h" | "--help" => {
@@ -51,6 +55,7 @@ pub fn main(args: Vec<String>) -> Result<(), String> {
                 return Ok(());
             }
             "--" => {}
+            "--code" => code_only = true,
             option if option.starts_with('-') => git_options.push(arg),
             _ => names.push(arg),
         }
@@ -71,8 +76,15 @@ pub fn main(args: Vec<String>) -> Result<(), String> {
 
     // Copies named steps/s03 and steps/s04, so that git shows the real paths.
     let scratch = Scratch::new()?;
+    let keep = |name: &str| {
+        if code_only {
+            CODE_ONLY.contains(&name)
+        } else {
+            !LEFT_OUT.contains(&name)
+        }
+    };
     for step in [old, new] {
-        copy_crate(&step.dir, &scratch.folder(step), true)
+        copy_crate(&step.dir, &scratch.folder(step), Some(&keep))
             .map_err(|e| format!("cannot copy {}: {e}", step.dir.display()))?;
     }
 
@@ -106,19 +118,19 @@ pub fn main(args: Vec<String>) -> Result<(), String> {
     }
 }
 
-/// Copies a step's crate, leaving out what is not the lesson, and hidden files
-/// (editors' swap files, .DS_Store).
-fn copy_crate(from: &Path, to: &Path, top: bool) -> io::Result<()> {
+/// Copies a step's crate, leaving out hidden files (editors' swap files,
+/// .DS_Store) and, at the top, what `keep` refuses.
+fn copy_crate(from: &Path, to: &Path, keep: Option<&dyn Fn(&str) -> bool>) -> io::Result<()> {
     fs::create_dir_all(to)?;
     for entry in fs::read_dir(from)? {
         let entry = entry?;
         let name = entry.file_name();
         let name_text = name.to_string_lossy();
-        if name_text.starts_with('.') || (top && LEFT_OUT.contains(&&*name_text)) {
+        if name_text.starts_with('.') || keep.is_some_and(|keep| !keep(&name_text)) {
             continue;
         }
         if entry.file_type()?.is_dir() {
-            copy_crate(&entry.path(), &to.join(&name), false)?;
+            copy_crate(&entry.path(), &to.join(&name), None)?;
         } else {
             fs::copy(entry.path(), to.join(&name))?;
         }

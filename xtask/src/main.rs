@@ -1,10 +1,12 @@
 //! The classroom helpers behind `scripts/switch` and `scripts/diff` (and
-//! `cargo switch`, `cargo stepdiff`): plumbing, not a lesson. They are written
-//! in Rust rather than in shell so that they work on Windows too.
-//! docs/scripts.md says how to use them.
+//! `cargo switch`, `cargo stepdiff`), and the maintainers' `carry` and
+//! `check`: plumbing, not a lesson. They are written in Rust rather than in
+//! shell so that they work on Windows too. docs/scripts.md says how to use them.
 
 use std::process::ExitCode;
 
+mod carry;
+mod check;
 mod diff;
 mod process;
 mod steps;
@@ -12,7 +14,9 @@ mod switch;
 
 const USAGE: &str = "\
 usage: cargo run -p xtask -- switch [STEP] [--fresh] [--seed] [--port N] | stop | logs
-       cargo run -p xtask -- diff [OLD] NEW [--stat]
+       cargo run -p xtask -- diff [OLD] NEW [--code] [--stat]
+       cargo run -p xtask -- carry STEP [PATH ...] [--check]   (maintainers)
+       cargo run -p xtask -- check                             (maintainers)
 
 (scripts/switch and scripts/diff run these; add --help for details)
 ";
@@ -24,8 +28,16 @@ fn main() -> ExitCode {
     let result = match command.as_deref() {
         Some("switch") => switch::main(args),
         Some("diff") => diff::main(args),
+        Some("carry") => carry::main(args),
+        Some("check") => check::main(args),
         Some("-h" | "--help") => {
-            print!("{USAGE}\n{}\n{}", switch::USAGE, diff::USAGE);
+            print!(
+                "{USAGE}\n{}\n{}\n{}\n{}",
+                switch::USAGE,
+                diff::USAGE,
+                carry::USAGE,
+                check::USAGE
+            );
             Ok(())
         }
         _ => Err(format!("what should xtask do?\n\n{USAGE}")),

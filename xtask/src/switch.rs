@@ -2,7 +2,9 @@
 //! with one command, each step keeping its own database.
 //!
 //! What `switch` started is recorded in `.switch/server.json` (its PID, step,
-//! port and binary); its output goes to `.switch/server.log`.
+//! port and binary); its output goes to `.switch/server.log`. The server runs
+//! a copy of the step's binary, `.switch/bin/<step>-<n>`, so that cargo can
+//! rebuild the step while it runs (Windows will not replace a running `.exe`).
 
 use std::ffi::OsStr;
 use std::fs::{self, File};
@@ -29,7 +31,8 @@ usage: scripts/switch [STEP] [--fresh] [--seed] [--port N]
                           on port 5001, instead of the step running before
     --fresh               start that step with an empty database
     --seed                load the tutorial's sample users (and messages, once
-                          the step has them) through the step's API
+                          the step has them) through the step's API, into
+                          tables that are still empty
     --port N              listen on port N instead of 5001
   scripts/switch stop     stop the step running in the background
   scripts/switch logs     follow its log (Ctrl-C stops following, not the server)
@@ -151,6 +154,11 @@ impl Places {
         self.run.join(".switch").join("server.log")
     }
 
+    /// Where the copies of the binaries the servers run are.
+    fn bin_dir(&self) -> PathBuf {
+        self.run.join(".switch").join("bin")
+    }
+
     /// The step's own database: what the step uses by default, `cargo run -p s04`.
     fn database(&self, step: &str) -> PathBuf {
         self.run
@@ -179,20 +187,20 @@ struct Server {
 }
 
 impl Server {
-    /// The server that `switch` started and that still runs, if any. A record
-    /// left by a server that has died since is removed.
+    /// The server that `switch` started and that still runs, if any. Only
+    /// reads: `switch logs` calls it four times a second while another
+    /// `switch` may be writing a new record, so removing a record is left to
+    /// the commands that write it (`run`, `stop`).
     fn running(places: &Places) -> Option<Server> {
         let text = fs::read_to_string(places.state_file()).ok()?;
-        let server = serde_json::from_str::<Value>(&text)
-            .ok()
-            .and_then(|v| Server::from_json(&v));
-        match server {
-            Some(server) if process::runs(server.pid, &server.binary) => Some(server),
-            _ => {
-                let _ = fs::remove_file(places.state_file());
-                None
-            }
-        }
+        let server = Server::from_json(&serde_json::from_str::<Value>(&text).ok()?)?;
+        process::runs(server.pid, &server.binary).then_some(server)
+    }
+
+    /// Removes the record, and the copies of binaries no server runs any more.
+    fn forget(places: &Places) {
+        let _ = fs::remove_file(places.state_file());
+        remove_old_copies(places, None);
     }
 
     fn from_json(v: &Value) -> Option<Server> {
@@ -213,20 +221,25 @@ impl Server {
             "binary": self.binary,
             "database": self.database,
         });
+        // Written beside it, then renamed over it: a reader sees the old
+        // record or the new one, never a missing or half-written file.
         let path = places.state_file();
-        fs::write(&path, format!("{record:#}\n"))
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))
+        let temporary = path.with_extension(format!("json.{}.tmp", std::process::id()));
+        fs::write(&temporary, format!("{record:#}\n"))
+            .and_then(|()| fs::rename(&temporary, &path))
+            .map_err(|e| {
+                let _ = fs::remove_file(&temporary);
+                format!("cannot write {}: {e}", path.display())
+            })
     }
 
     fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// Stops it and forgets it.
-    fn stop(self, places: &Places) -> Result<(), String> {
-        process::stop(self.pid, &self.binary)?;
-        let _ = fs::remove_file(places.state_file());
-        Ok(())
+    /// Stops the process; the record stays until it is replaced or forgotten.
+    fn stop(&self) -> Result<(), String> {
+        process::stop(self.pid, &self.binary)
     }
 }
 
@@ -259,11 +272,15 @@ fn list(places: &Places) -> Result<(), String> {
 fn stop(places: &Places) -> Result<(), String> {
     match Server::running(places) {
         Some(server) => {
-            let (step, pid) = (server.step.clone(), server.pid);
-            server.stop(places)?;
-            println!("stopped {step} (process {pid})");
+            server.stop()?;
+            Server::forget(places);
+            println!("stopped {} (process {})", server.step, server.pid);
         }
-        None => println!("no step is running"),
+        None => {
+            // A record left by a server that died is cleared here.
+            Server::forget(places);
+            println!("no step is running");
+        }
     }
     Ok(())
 }
@@ -294,11 +311,16 @@ fn run(places: &Places, wanted: &str, fresh: bool, seed: bool, port: u16) -> Res
     }
 
     // 2. Build before stopping anything: a compile error keeps the old server.
-    let binary = build(places, step).map_err(|why| format!("{why}\n({unchanged})"))?;
+    // The server runs a copy of the binary, so cargo may rebuild a step that
+    // runs, even on Windows, where a running .exe cannot be replaced.
+    let built = build(places, step).map_err(|why| format!("{why}\n({unchanged})"))?;
+    let binary =
+        copy_binary(places, step, &built).map_err(|why| format!("{why}\n({unchanged})"))?;
 
     // 3. Stop the old server, scratch the database if asked, start the new one.
-    if let Some(old) = running {
-        old.stop(places)?;
+    // Its record stays until the new one replaces it (or `start` fails).
+    if let Some(old) = &running {
+        old.stop()?;
     }
     let database = places.database(&step.name);
     if fresh {
@@ -313,8 +335,10 @@ fn run(places: &Places, wanted: &str, fresh: bool, seed: bool, port: u16) -> Res
         (false, false) => "  (this step has no database yet)",
     };
 
+    remove_old_copies(places, Some(&binary));
+
     // 4. Sample data, through the step's own API.
-    let seeded = seed.then(|| seed_sample_data(step, port));
+    let seeded = seed.then(|| seed_sample_data(step, &database, port));
 
     println!("{} runs in the background: {}", step.name, step.title());
     println!("  url       {}", server.url());
@@ -381,6 +405,37 @@ fn build(places: &Places, step: &Step) -> Result<PathBuf, String> {
         })
 }
 
+/// Copies the binary cargo built to `.switch/bin/<step>-<n>` (`.exe` on
+/// Windows), a new name each time: the copy a server runs cannot be replaced.
+fn copy_binary(places: &Places, step: &Step, built: &Path) -> Result<PathBuf, String> {
+    let folder = places.bin_dir();
+    fs::create_dir_all(&folder).map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|t| t.as_millis())
+        .unwrap_or_default();
+    let mut copy = folder.join(format!("{}-{stamp}", step.name));
+    if let Some(extension) = built.extension() {
+        copy.set_extension(extension);
+    }
+    fs::copy(built, &copy)
+        .map_err(|e| format!("cannot copy {} to {}: {e}", built.display(), copy.display()))?;
+    Ok(copy)
+}
+
+/// Removes the copies in `.switch/bin/` but `keep`. A copy that still runs
+/// cannot be removed on Windows: it is tried again at the next switch.
+fn remove_old_copies(places: &Places, keep: Option<&Path>) {
+    let Ok(entries) = fs::read_dir(places.bin_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if keep != Some(entry.path().as_path()) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// `rm -f instance/chat.db`, with SQLite's two side files.
 fn remove_database(database: &Path) -> Result<(), String> {
     for suffix in ["", "-wal", "-shm"] {
@@ -433,7 +488,7 @@ fn start(
     if let Err(why) = wait_until_it_answers(&mut child, port) {
         let _ = child.kill();
         let _ = child.wait();
-        let _ = fs::remove_file(places.state_file());
+        Server::forget(places);
         let log = fs::read_to_string(&log_path).unwrap_or_default();
         let tail: Vec<&str> = log.lines().rev().take(15).collect();
         let tail: Vec<&str> = tail.into_iter().rev().collect();
@@ -480,27 +535,18 @@ fn agent(timeout: Duration) -> ureq::Agent {
 }
 
 /// `--seed`: the tutorial's sample users, then its sample messages, created
-/// through the step's API as the lessons' httpie commands do. A step that
-/// does not have the route yet (404, 405) is skipped; a database that
-/// already has users is left alone.
-fn seed_sample_data(step: &Step, port: u16) -> Result<String, String> {
+/// through the step's API as the lessons' httpie commands do. What the step
+/// has is read from its database, which it set up before answering: users
+/// go into a `users` table that is empty, messages into a `messages` table
+/// that exists and is empty. A table with rows is left alone.
+fn seed_sample_data(step: &Step, database: &Path, port: u16) -> Result<String, String> {
+    let Some(users_before) = count_rows(database, "users")? else {
+        return Ok(format!("nothing: {} has no users table yet", step.name));
+    };
     let http = agent(Duration::from_secs(10));
-    let url = |path: &str| format!("http://127.0.0.1:{port}{path}");
-
-    if let Ok(mut reply) = http.get(url("/api/users")).call()
-        && reply.status() == 200
-        && let Ok(Value::Array(users)) = reply.body_mut().read_json::<Value>()
-        && !users.is_empty()
-    {
-        return Ok(format!(
-            "nothing: the database already has {} users (--fresh --seed starts over)",
-            users.len()
-        ));
-    }
-
     let post = |path: &str, body: Value| -> Result<bool, String> {
         let mut reply = http
-            .post(url(path))
+            .post(format!("http://127.0.0.1:{port}{path}"))
             .send_json(&body)
             .map_err(|e| format!("POST {path}: {e}"))?;
         match reply.status().as_u16() {
@@ -512,27 +558,75 @@ fn seed_sample_data(step: &Step, port: u16) -> Result<String, String> {
             )),
         }
     };
-    let mut users = 0;
-    for (name, email, nickname) in USERS {
-        let user = json!({ "name": name, "email": email, "nickname": nickname });
-        if !post("/api/users", user)? {
-            return Ok(format!("nothing: {} has no POST /api/users yet", step.name));
+
+    let users = if users_before > 0 {
+        format!("no users: the database already has {users_before} (--fresh --seed starts over)")
+    } else {
+        for (name, email, nickname) in USERS {
+            let user = json!({ "name": name, "email": email, "nickname": nickname });
+            if !post("/api/users", user)? {
+                return Ok(format!("nothing: {} has no POST /api/users yet", step.name));
+            }
         }
-        users += 1;
-    }
-    let mut messages = 0;
-    for (author_id, recipient_id, content) in MESSAGES {
-        let message = json!({
-            "author_id": author_id,
-            "recipient_id": recipient_id,
-            "content": content,
-        });
-        if !post("/api/messages", message)? {
-            return Ok(format!("{users} users ({} has no messages yet)", step.name));
+        format!("{} users", USERS.len())
+    };
+
+    let messages = match count_rows(database, "messages")? {
+        None => return Ok(format!("{users} ({} has no messages yet)", step.name)),
+        Some(0) => {
+            for (author_id, recipient_id, content) in MESSAGES {
+                let message = json!({
+                    "author_id": author_id,
+                    "recipient_id": recipient_id,
+                    "content": content,
+                });
+                if !post("/api/messages", message)? {
+                    return Ok(format!(
+                        "{users} ({} has no POST /api/messages yet)",
+                        step.name
+                    ));
+                }
+            }
+            format!("{} messages", MESSAGES.len())
         }
-        messages += 1;
+        Some(n) => format!("no messages: the database already has {n}"),
+    };
+    Ok(format!("{users}, {messages}"))
+}
+
+/// How many rows `table` has in the step's database; `None` when the database
+/// or the table does not exist. A connection of its own, read-only and
+/// closed at once, so the running step is never kept waiting.
+fn count_rows(database: &Path, table: &str) -> Result<Option<i64>, String> {
+    use rusqlite::{Connection, OpenFlags, OptionalExtension};
+    if !database.exists() {
+        return Ok(None);
     }
-    Ok(format!("{users} users, {messages} messages"))
+    let failed = |e: rusqlite::Error| format!("cannot read {}: {e}", database.display());
+    let connection =
+        Connection::open_with_flags(database, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(failed)?;
+    connection
+        .busy_timeout(Duration::from_secs(2))
+        .map_err(failed)?;
+    let exists = connection
+        .query_row(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+            [table],
+            |_| Ok(()),
+        )
+        .optional()
+        .map_err(failed)?
+        .is_some();
+    if !exists {
+        return Ok(None);
+    }
+    // `table` is one of our two names, never the learner's input.
+    let count = connection
+        .query_row(&format!("SELECT count(*) FROM {table}"), [], |row| {
+            row.get(0)
+        })
+        .map_err(failed)?;
+    Ok(Some(count))
 }
 
 /// `switch logs`: prints the log as it grows, like `tail -f`, and goes on

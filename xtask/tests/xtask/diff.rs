@@ -1,23 +1,11 @@
 //! `diff` on the real steps: s05 makes `/` redirect to the users page.
 
-use std::process::{Command, Output};
+use std::process::Output;
+
+use crate::common::{stdout, xtask};
 
 fn diff(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .arg("diff")
-        .args(args)
-        .output()
-        .expect("run xtask")
-}
-
-fn stdout(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "{}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
+    xtask("diff").args(args).output().expect("run xtask")
 }
 
 #[test]
@@ -73,4 +61,15 @@ fn unknown_steps_and_the_first_step_are_explained() {
     let output = diff(&["00"]);
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("first step"));
+}
+
+#[test]
+fn code_leaves_the_tests_out() {
+    let whole = stdout(&diff(&["03", "04", "--stat"]));
+    assert!(whole.contains("/tests/"), "{whole}");
+
+    let code = stdout(&diff(&["03", "04", "--code", "--stat"]));
+    assert!(code.contains("src/main.rs"), "{code}");
+    assert!(code.contains("steps/s04/static/style.css"), "{code}");
+    assert!(!code.contains("tests/"), "{code}");
 }

@@ -8,14 +8,19 @@ use std::fs;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::common::{TempDir, text, xtask};
+
 struct Sandbox {
     dir: PathBuf,
     port: u16,
+    // Dropped after the server is stopped (fields drop in this order).
+    _folder: TempDir,
     _one_at_a_time: MutexGuard<'static, ()>,
 }
 
@@ -25,12 +30,11 @@ impl Sandbox {
     fn new(name: &str) -> Sandbox {
         static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
         let guard = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
-        let dir = std::env::temp_dir().join(format!("xtask-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
+        let folder = TempDir::new(name);
         Sandbox {
-            dir,
+            dir: folder.path().to_path_buf(),
             port: free_port(),
+            _folder: folder,
             _one_at_a_time: guard,
         }
     }
@@ -49,11 +53,8 @@ impl Sandbox {
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
-        command
-            .arg("switch")
-            .args(args)
-            .env("XTASK_RUN_DIR", &self.dir);
+        let mut command = xtask("switch");
+        command.args(args).env("XTASK_RUN_DIR", &self.dir);
         command
     }
 
@@ -79,11 +80,19 @@ impl Sandbox {
         http().get(self.url("/")).call().is_ok()
     }
 
+    fn record_file(&self) -> PathBuf {
+        self.dir.join(".switch/server.json")
+    }
+
+    /// What `switch` recorded about the server it started.
+    fn record(&self) -> Value {
+        let record = fs::read_to_string(self.record_file()).unwrap();
+        serde_json::from_str(&record).unwrap()
+    }
+
     /// The PID `switch` recorded for the server it started.
     fn server_pid(&self) -> u32 {
-        let record = fs::read_to_string(self.dir.join(".switch/server.json")).unwrap();
-        let record: Value = serde_json::from_str(&record).unwrap();
-        record["pid"].as_u64().unwrap() as u32
+        self.record()["pid"].as_u64().unwrap() as u32
     }
 
     fn database(&self, step: &str) -> PathBuf {
@@ -98,7 +107,6 @@ impl Drop for Sandbox {
             let log = fs::read_to_string(self.dir.join(".switch/server.log"));
             eprintln!("--- server log ---\n{}", log.unwrap_or_default());
         }
-        let _ = fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -114,15 +122,6 @@ fn http() -> ureq::Agent {
         .timeout_global(Some(Duration::from_secs(10)))
         .build()
         .new_agent()
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}\n{}{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 /// Is a process with this PID still there (a zombie counts as gone)?
@@ -322,4 +321,123 @@ fn the_wrappers_run_the_same_command() {
             assert!(script.contains(&line), "{file} should contain {line:?}");
         }
     }
+}
+
+#[test]
+fn the_running_step_can_be_rebuilt_and_switched_to_again() {
+    let sandbox = Sandbox::new("again");
+    sandbox.switch_to("03", &[]);
+    let first = sandbox.record();
+    // The server runs a copy of the binary, so cargo may replace target/debug/s03
+    // while it runs (Windows refuses to replace a running .exe).
+    let copy = PathBuf::from(first["binary"].as_str().unwrap());
+    assert!(
+        copy.starts_with(sandbox.dir.join(".switch/bin")),
+        "{copy:?}"
+    );
+
+    sandbox.switch_to("03", &[]);
+    assert_eq!(sandbox.version(), "03");
+    let second = sandbox.record();
+    assert_ne!(second["pid"], first["pid"], "a new server");
+    assert_ne!(second["binary"], first["binary"], "from a copy of its own");
+    assert!(!alive(first["pid"].as_u64().unwrap() as u32));
+    // (On Windows the file of a process just ended may stay locked a moment.)
+    assert!(cfg!(windows) || !copy.exists(), "the old copy was removed");
+
+    // `stop` still recognises the server running the copy.
+    let pid = sandbox.server_pid();
+    let stopped = sandbox.switch(&["stop"]);
+    assert!(
+        String::from_utf8_lossy(&stopped.stdout).contains("stopped s03"),
+        "{}",
+        text(&stopped)
+    );
+    assert!(!alive(pid));
+    assert!(!sandbox.record_file().exists());
+}
+
+#[test]
+fn readers_never_remove_the_record_only_writers_do() {
+    let sandbox = Sandbox::new("readers");
+    // The record of a server that is gone (this process's PID does not run it).
+    fs::create_dir_all(sandbox.dir.join(".switch")).unwrap();
+    let record = json!({
+        "pid": std::process::id(), "step": "s03", "port": sandbox.port,
+        "binary": "/nowhere/s03", "database": "/nowhere/chat.db",
+    });
+    fs::write(sandbox.record_file(), record.to_string()).unwrap();
+    fs::write(sandbox.dir.join(".switch/server.log"), "").unwrap();
+
+    let listing = sandbox.switch(&[]);
+    assert!(String::from_utf8_lossy(&listing.stdout).contains("No step is running"));
+    assert!(sandbox.record_file().exists(), "the listing removed it");
+
+    let mut logs = sandbox
+        .command(&["logs"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    let _ = logs.kill();
+    let _ = logs.wait();
+    assert!(sandbox.record_file().exists(), "logs removed it");
+
+    let stopped = sandbox.switch(&["stop"]);
+    assert!(String::from_utf8_lossy(&stopped.stdout).contains("no step is running"));
+    assert!(!sandbox.record_file().exists(), "stop clears a dead record");
+}
+
+#[test]
+fn a_reader_never_sees_the_record_missing_or_half_written_during_a_switch() {
+    let sandbox = Sandbox::new("atomic");
+    sandbox.switch_to("03", &[]);
+    let done = AtomicBool::new(false);
+    let (reads, bad) = std::thread::scope(|scope| {
+        let reader = scope.spawn(|| {
+            let (mut reads, mut bad) = (0, Vec::new());
+            while !done.load(Ordering::Relaxed) {
+                match fs::read_to_string(sandbox.record_file()) {
+                    Ok(text)
+                        if serde_json::from_str::<Value>(&text)
+                            .is_ok_and(|v| v["pid"].is_u64()) => {}
+                    other => bad.push(format!("{other:?}")),
+                }
+                reads += 1;
+            }
+            (reads, bad)
+        });
+        sandbox.switch_to("04", &[]);
+        sandbox.switch_to("03", &[]);
+        done.store(true, Ordering::Relaxed);
+        reader.join().unwrap()
+    });
+    assert!(reads > 100, "{reads} reads");
+    assert!(
+        bad.is_empty(),
+        "{} of {reads} reads failed: {:?}",
+        bad.len(),
+        bad.first()
+    );
+}
+
+#[test]
+fn seed_twice_on_02b_adds_the_sample_users_once() {
+    let sandbox = Sandbox::new("seed02b");
+    let summary = sandbox.switch_to("02b", &["--seed"]);
+    assert!(summary.contains("3 users"), "{summary}");
+    assert!(summary.contains("no messages yet"), "{summary}");
+    let again = sandbox.switch_to("02b", &["--seed"]);
+    assert!(again.contains("already has 3"), "{again}");
+
+    let count_users = || {
+        let db = rusqlite::Connection::open(sandbox.database("s02b")).unwrap();
+        db.query_row("SELECT count(*) FROM users", [], |row| row.get::<_, i64>(0))
+            .unwrap()
+    };
+    assert_eq!(count_users(), 3);
+    // No request for messages, which s02b does not have.
+    let log = fs::read_to_string(sandbox.dir.join(".switch/server.log")).unwrap();
+    assert!(!log.contains("/api/messages"), "{log}");
 }

@@ -1,0 +1,96 @@
+//! What the test modules share: running the xtask binary, and temporary folders.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// `xtask COMMAND`, ready for more arguments and environment.
+pub fn xtask(command: &str) -> Command {
+    let mut xtask = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    xtask.arg(command);
+    xtask
+}
+
+/// The exit status and both outputs, for assertion messages.
+pub fn text(output: &Output) -> String {
+    format!(
+        "{}\n{}{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// The standard output of a command that must have succeeded.
+pub fn stdout(output: &Output) -> String {
+    assert!(output.status.success(), "{}", text(output));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The error output of a command that must have failed.
+pub fn stderr_of_failure(output: &Output) -> String {
+    assert!(
+        !output.status.success(),
+        "should have failed: {}",
+        text(output)
+    );
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A temporary folder, removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("xtask-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// Writes `text` to `path` (relative to the folder), creating folders.
+    pub fn write(&self, path: &str, text: &str) {
+        let path = self.0.join(path);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    }
+
+    pub fn read(&self, path: &str) -> String {
+        fs::read_to_string(self.0.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    /// A fake step crate `steps/NAME` with these files (paths inside the step):
+    /// enough for xtask to find it.
+    pub fn step(&self, name: &str, files: &[(&str, &str)]) {
+        self.write(
+            &format!("steps/{name}/Cargo.toml"),
+            &format!(
+                "[package]\nname = \"{name}\"\ndescription = \"Step {} of the Rust chat \
+                 tutorial: a fake\"\n",
+                &name[1..]
+            ),
+        );
+        for (path, text) in files {
+            self.write(&format!("steps/{name}/{path}"), text);
+        }
+    }
+
+    /// `xtask COMMAND` with this folder as the workspace (`XTASK_ROOT`).
+    pub fn xtask(&self, command: &str, args: &[&str]) -> Output {
+        xtask(command)
+            .args(args)
+            .env("XTASK_ROOT", &self.0)
+            .output()
+            .expect("run xtask")
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
