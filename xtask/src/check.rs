@@ -134,7 +134,7 @@ fn lesson(root: &Path, step: &Step, problems: &mut Vec<String>) -> (usize, usize
     let tests: Vec<String> = files(&tests_dir)
         .iter()
         .filter_map(|f| fs::read(f).ok())
-        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .map(|bytes| joined_lines(&String::from_utf8_lossy(&bytes)))
         .collect();
 
     let (mut blocks, mut commands) = (0, 0);
@@ -288,6 +288,20 @@ fn shell_commands(block: &Block) -> Vec<(usize, String)> {
         }
     }
     commands
+}
+
+/// `text` with each `\` at the end of a line joined to the next line, the
+/// way a shell reads it (and the way [`shell_commands`] joins a lesson's lines).
+fn joined_lines(text: &str) -> String {
+    let mut joined = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("\\\n") {
+        joined.push_str(rest[..at].trim_end());
+        joined.push(' ');
+        rest = rest[at + 2..].trim_start_matches([' ', '\t']);
+    }
+    joined.push_str(rest);
+    joined
 }
 
 /// The line without a comment that starts with a blank and `#`.
