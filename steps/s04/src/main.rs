@@ -211,9 +211,8 @@ const PAGE_POLICY: &str = "default-src 'self'; img-src 'self' data:; frame-ances
 
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
-    // The command line (--port, --db, --host), the database, the banner: see
-    // `shared`. It runs `open_db` before it announces the server, so a bad
-    // --db path stops the step here, with one line saying so.
+    // The command line, the database, the port, the banner: see `shared`.
+    // A bad --db path stops the step here, with one line saying so.
     let started = shared::start!(open_db);
 
     let sqlite: String = started
