@@ -2,8 +2,8 @@
 // machine, e.g. Debian's `chromium`), driven by playwright-core. No browser is
 // downloaded. See docs/browser-tests.md.
 //
-// A step's `tests/pages.rs` starts the step's binary and runs its
-// `tests/pages.mjs` with node's own test runner (`node:test`), setting:
+// A step's `tests/step/pages.rs` starts the step's binary and runs its
+// `tests/step/pages.mjs` with node's own test runner (`node:test`), setting:
 //   BASE_URL        http://127.0.0.1:PORT, the running step
 //   CHROMIUM_PATH   the Chromium (or Chrome) binary to drive
 //   STEP            the step's name, which starts each screenshot's file name
@@ -33,7 +33,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 if (!process.env.BASE_URL) {
   throw new Error(
     'BASE_URL is not set. Run the page checks through cargo, which starts the step ' +
-      'and sets it: `cargo test -p s04 --test pages` (see docs/browser-tests.md).',
+      'and sets it: `cargo test -p s04 pages` (see docs/browser-tests.md).',
   );
 }
 
