@@ -39,11 +39,17 @@ impl Db {
     }
 
     /// Runs `query` on the database thread and waits for its result, without
-    /// blocking this worker thread meanwhile.
-    pub async fn run<T: Send + 'static>(
+    /// blocking this worker thread meanwhile. The query fails with a rusqlite
+    /// error, or with an error of the caller's that a rusqlite error converts
+    /// into (`E: From<rusqlite::Error>`), so that it can also refuse a request.
+    pub async fn run<T, E>(
         &self,
-        query: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
-    ) -> rusqlite::Result<T> {
+        query: impl FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<rusqlite::Error> + Send + 'static,
+    {
         // The answer comes back on a one-shot channel, which `.await` waits on.
         let (reply, answer) = oneshot::channel();
         let job: Job = Box::new(move |connection| {
@@ -57,9 +63,8 @@ impl Db {
         }
         // No answer: the query panicked, and its `reply` was dropped with it.
         let abort = rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT);
-        Err(rusqlite::Error::SqliteFailure(
-            abort,
-            Some("the query did not finish".into()),
-        ))
+        let no_answer =
+            rusqlite::Error::SqliteFailure(abort, Some("the query did not finish".into()));
+        Err(no_answer.into())
     }
 }
