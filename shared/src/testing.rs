@@ -257,6 +257,17 @@ impl TestApp {
         }
     }
 
+    /// Creates the tutorial's seven sample messages through the API (from
+    /// step 07b on; the sample users first).
+    pub fn add_sample_messages(&self) {
+        for (author_id, recipient_id, content) in MESSAGES {
+            let body =
+                json!({ "author_id": author_id, "recipient_id": recipient_id, "content": content });
+            let reply = self.post_json("/api/messages", &body);
+            assert_eq!(reply.status, 201, "creating {body}: {}", reply.body);
+        }
+    }
+
     /// Runs one of the tutorial's httpie lines verbatim, pointed at this app
     /// (`:5001` becomes `:PORT`), and returns what httpie printed, parsed as JSON.
     ///
