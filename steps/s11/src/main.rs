@@ -95,8 +95,8 @@ struct MessageWithUsers {
 }
 
 impl MessageWithUsers {
-    /// Reads a row of the conversation query (`list_messages_with`): the
-    /// message's columns, then its author's four, then its recipient's.
+    /// Reads a row of `MESSAGES_WITH_USERS` (below): the message's columns,
+    /// then its author's four, then its recipient's.
     fn from_row(row: &Row) -> rusqlite::Result<MessageWithUsers> {
         Ok(MessageWithUsers {
             id: row.get(0)?,
@@ -107,6 +107,17 @@ impl MessageWithUsers {
         })
     }
 }
+
+/// One query for messages and their users: each message joined to its two
+/// users, in the columns `MessageWithUsers::from_row` reads. A query adds its
+/// own `WHERE`; the values still go as parameters, never into the text.
+const MESSAGES_WITH_USERS: &str = "
+    SELECT m.id, m.content, m.date,
+           a.id, a.name, a.email, a.nickname,
+           r.id, r.name, r.email, r.nickname
+    FROM messages AS m
+    JOIN users AS a ON a.id = m.author_id
+    JOIN users AS r ON r.id = m.recipient_id";
 
 /// The body `POST /api/messages` takes. The ids are any JSON value here, and
 /// `user_id` reads them: a number (`1`) or a string of digits (`"1"`), which
@@ -309,17 +320,9 @@ async fn list_messages_with(
             if !user_exists(connection, user_id)? {
                 return Err(ApiError::NotFound(format!("no user with id {user_id}")));
             }
-            // One query: each message joined to its two users.
-            let mut statement = connection.prepare(
-                "SELECT m.id, m.content, m.date,
-                        a.id, a.name, a.email, a.nickname,
-                        r.id, r.name, r.email, r.nickname
-                 FROM messages AS m
-                 JOIN users AS a ON a.id = m.author_id
-                 JOIN users AS r ON r.id = m.recipient_id
-                 WHERE m.author_id = ?1 OR m.recipient_id = ?1
-                 ORDER BY m.id",
-            )?;
+            let mut statement = connection.prepare(&format!(
+                "{MESSAGES_WITH_USERS} WHERE m.author_id = ?1 OR m.recipient_id = ?1 ORDER BY m.id"
+            ))?;
             let messages = statement
                 .query_map([user_id], MessageWithUsers::from_row)?
                 .collect::<rusqlite::Result<Vec<MessageWithUsers>>>()?;
