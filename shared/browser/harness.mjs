@@ -94,8 +94,11 @@ export function staysOnThisMachine(url) {
  * its own cookies and storage, like another person) and returns the
  * Playwright `Page`. `t` is the check's test context: when the check ends,
  * the window closes and the check fails if anything in `page.problems`.
+ * The page must answer 200, or the `status` given (`open(t, '/front/messages/99',
+ * { status: 404 })`: then Chromium's console error for that status of that
+ * document is expected, not a problem).
  */
-export async function open(t, path) {
+export async function open(t, path, { status = 200 } = {}) {
   const context = await (await browser()).newContext({
     viewport: { width: 900, height: 600 },
   });
@@ -108,6 +111,7 @@ export async function open(t, path) {
   });
   const page = await context.newPage();
   page.problems = problems; // a check may remove one it expects
+  if (status !== 200) statusExpected.set(page, { status, url: app.url(path) });
   page.on('response', (response) => {
     const request = response.request();
     if (request.isNavigationRequest() && request.frame() === page.mainFrame()) {
@@ -116,8 +120,8 @@ export async function open(t, path) {
   });
   page.setDefaultTimeout(10_000); // fail a missing element in 10 s, not 30
   const response = await page.goto(app.url(path));
-  if (!response?.ok()) {
-    throw new Error(`opening ${path} answered ${response?.status()} ${response?.url()}`);
+  if (response?.status() !== status) {
+    throw new Error(`opening ${path} answered ${response?.status()} ${response?.url()}, not ${status}`);
   }
   return page;
 }
@@ -148,6 +152,12 @@ export async function watch(context) {
           return;
         }
         const where = message.location().url;
+        const expectedStatus = statusExpected.get(page);
+        const failed = DOCUMENT_STATUS.exec(message.text());
+        if (expectedStatus && failed && Number(failed[1]) === expectedStatus.status
+            && where === expectedStatus.url) {
+          return; // the status `open` was told to expect, for the page itself
+        }
         problems.push(`console error: ${message.text()}${where ? ` (${where})` : ''}`);
       }
     });
@@ -161,6 +171,12 @@ export async function watch(context) {
   context.on('page', watchPage);
   return problems;
 }
+
+/** Per page opened with a status other than 200: that status and the page's URL. */
+const statusExpected = new WeakMap();
+
+/** What Chromium writes to the console for an answer with an error status. */
+const DOCUMENT_STATUS = /^Failed to load resource: the server responded with a status of (\d+)/;
 
 /** The response that brought each page's current document (after redirects). */
 const documents = new WeakMap();

@@ -37,6 +37,10 @@ const pages = {
   '/secured': { headers: secured, body: `${head}<title>secured</title><p>no inline script</p>` },
   '/secured-inline': { headers: secured, body: `${head}<script>document.title = 'ran'</script>` },
   '/redirect': { status: 303, headers: { location: '/secured', 'x-redirect': 'yes' }, body: '' },
+  // A 404 page of the app's own (steps 12 and later), and one that also loads
+  // a missing stylesheet: only the page's own status may be expected.
+  '/gone': { status: 404, body: `${head}<title>gone</title><h1>No such user</h1>` },
+  '/gone-broken': { status: 404, body: `${head}<link rel="stylesheet" href="/nothing.css">` },
 };
 const server = createServer((request, response) => {
   const found = pages[request.url];
@@ -58,9 +62,9 @@ const { open, inlineScriptIsRefused, documentHeaders } = await import('./harness
  * way node's runner would (running what `open` registered with `t.after`),
  * and returns what `open` reported ('' for nothing).
  */
-async function reported(path, act = async () => {}) {
+async function reported(path, act = async () => {}, options = {}) {
   const ends = [];
-  const page = await open({ after: (end) => ends.push(end) }, path);
+  const page = await open({ after: (end) => ends.push(end) }, path, options);
   let problems = '';
   try {
     await act(page);
@@ -101,6 +105,24 @@ test('markup that runs is reported', async () => {
 
 test('a page that does not answer 200 fails to open', async () => {
   await assert.rejects(reported('/nowhere'), /opening \/nowhere answered 404/);
+});
+
+test('a 404 page opened with { status: 404 } passes, its own console error expected', async () => {
+  assert.equal(await reported('/gone', async () => {}, { status: 404 }), '');
+});
+
+test('a page that does not answer the status given fails to open', async () => {
+  await assert.rejects(
+    reported('/fine', async () => {}, { status: 404 }),
+    /opening \/fine answered 200 .*, not 404/,
+  );
+});
+
+test('on a 404 page, another resource that fails is still reported', async () => {
+  assert.match(
+    await reported('/gone-broken', async () => {}, { status: 404 }),
+    /nothing\.css/,
+  );
 });
 
 test('documentHeaders gives the headers of the page opened', async () => {

@@ -2,8 +2,8 @@
 //
 // pages.rs, next to this file, starts the step with the tutorial's sample
 // users plus one whose nickname and name contain markup, then runs this file
-// with node's test runner. Every page opened with `open` is also checked for requests
-// leaving this machine, errors in the browser console and dialogs
+// with node's test runner. Every page opened with `open` is also checked for
+// requests leaving this machine, errors in the browser console and dialogs
 // (shared/browser/harness.mjs). Screenshots go to target/screenshots/.
 
 import { test } from 'node:test';
