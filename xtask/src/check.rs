@@ -47,7 +47,7 @@ pub fn main(args: Vec<String>) -> Result<(), String> {
     }
     if problems.is_empty() {
         println!(
-            "check: {} steps; machinery identical; {blocks} Rust blocks and {commands} \
+            "check: {} steps; machinery identical; {blocks} code blocks (Rust, JavaScript) and {commands} \
              commands of the lessons found in their steps",
             all.len()
         );
@@ -121,15 +121,20 @@ fn lesson(root: &Path, step: &Step, problems: &mut Vec<String>) -> (usize, usize
         return (0, 0);
     };
     let readme_shown = shown(readme.strip_prefix(root).unwrap_or(&readme));
-    let sources: Vec<(String, Vec<String>)> = files(&step.dir.join("src"))
-        .into_iter()
-        .filter(|f| f.extension().is_some_and(|e| e == "rs"))
-        .filter_map(|f| {
-            let text = fs::read_to_string(&f).ok()?;
-            let name = shown(f.strip_prefix(root).unwrap_or(&f));
-            Some((name, text.lines().map(str::to_string).collect()))
-        })
-        .collect();
+    // The files a block of each language may quote: Rust from src/, the
+    // pages' JavaScript from static/.
+    let read = |folder: &str, extension: &str| -> Vec<(String, Vec<String>)> {
+        files(&step.dir.join(folder))
+            .into_iter()
+            .filter(|f| f.extension().is_some_and(|e| e == extension))
+            .filter_map(|f| {
+                let text = fs::read_to_string(&f).ok()?;
+                let name = shown(f.strip_prefix(root).unwrap_or(&f));
+                Some((name, text.lines().map(str::to_string).collect()))
+            })
+            .collect()
+    };
+    let (sources, scripts) = (read("src", "rs"), read("static", "js"));
     let tests_dir = step.dir.join("tests");
     let tests: Vec<String> = files(&tests_dir)
         .iter()
@@ -139,12 +144,17 @@ fn lesson(root: &Path, step: &Step, problems: &mut Vec<String>) -> (usize, usize
 
     let (mut blocks, mut commands) = (0, 0);
     for block in fenced_blocks(&text) {
-        if block.info == "rust" {
+        if block.info == "rust" || block.info == "js" {
             blocks += 1;
-            if let Err(why) = excerpts_match(&block, &sources) {
+            let (quoted, folder) = if block.info == "rust" {
+                (&sources, "src/")
+            } else {
+                (&scripts, "static/")
+            };
+            if let Err(why) = excerpts_match(&block, quoted) {
                 problems.push(format!(
-                    "{readme_shown}:{}: this rust block is not an excerpt of {}'s src/: {why}",
-                    block.line, step.name
+                    "{readme_shown}:{}: this {} block is not an excerpt of {}'s {folder}: {why}",
+                    block.line, block.info, step.name
                 ));
             }
         } else if SHELL.contains(&block.info.as_str()) {

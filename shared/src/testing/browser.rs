@@ -29,13 +29,16 @@ const TIME_LIMIT: Duration = Duration::from_secs(180);
 /// Runs the page checks in `script` (a `.mjs` file using `node:test`)
 /// against `app`; the step's name starts the screenshots' names
 /// (`target/screenshots/<step>-*.png`). Fails the test, with node's report,
-/// when a check fails.
-pub fn check_pages(app: &TestApp, script: &str) {
-    run_checks(script, &app.step, &app.base_url);
+/// when a check fails. Answers whether the checks ran: false when they were
+/// skipped for a missing tool (never in CI, where that fails instead).
+pub fn check_pages(app: &TestApp, script: &str) -> bool {
+    run_checks(script, &app.step, &app.base_url)
 }
 
-fn run_checks(script: &str, step: &str, base_url: &str) {
-    let Some(tools) = find_tools() else { return };
+fn run_checks(script: &str, step: &str, base_url: &str) -> bool {
+    let Some(tools) = find_tools() else {
+        return false;
+    };
     let screenshots = target_dir().join("screenshots");
 
     let mut child = Command::new(&tools.node)
@@ -72,11 +75,14 @@ fn run_checks(script: &str, step: &str, base_url: &str) {
         stderr.join().unwrap_or_default()
     );
     match status {
-        Some(status) if status.success() => println!(
-            "{report}page checks passed in {:.1} s; screenshots in {}",
-            started.elapsed().as_secs_f32(),
-            screenshots.display()
-        ),
+        Some(status) if status.success() => {
+            println!(
+                "{report}page checks passed in {:.1} s; screenshots in {}",
+                started.elapsed().as_secs_f32(),
+                screenshots.display()
+            );
+            true
+        }
         Some(status) => panic!("page checks in {script} failed ({status}):\n{report}"),
         None => panic!(
             "page checks in {script} took more than {} s and were stopped:\n{report}",
