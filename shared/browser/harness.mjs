@@ -158,6 +158,9 @@ export async function watch(context) {
             && where === expectedStatus.url) {
           return; // the status `open` was told to expect, for the page itself
         }
+        if (consoleErrorsExpected.get(page)?.some((pattern) => pattern.test(message.text()))) {
+          return; // provoked on purpose by the check: see expectConsoleErrors
+        }
         problems.push(`console error: ${message.text()}${where ? ` (${where})` : ''}`);
       }
     });
@@ -170,6 +173,20 @@ export async function watch(context) {
   context.pages().forEach(watchPage);
   context.on('page', watchPage);
   return problems;
+}
+
+/** Per page: the console errors its check provokes on purpose. */
+const consoleErrorsExpected = new WeakMap();
+
+/**
+ * Tells the watch of `page` that, from now on, console errors matching
+ * `pattern` are provoked by the check itself, not problems: e.g. Chromium's
+ * `Failed to load resource: the server responded with a status of 422` when
+ * a check sends what the server must refuse. Any other error still fails
+ * the check.
+ */
+export function expectConsoleErrors(page, pattern) {
+  consoleErrorsExpected.set(page, [...(consoleErrorsExpected.get(page) ?? []), pattern]);
 }
 
 /** Per page opened with a status other than 200: that status and the page's URL. */

@@ -55,7 +55,9 @@ await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
 after(() => server.close());
 
 process.env.BASE_URL = `http://127.0.0.1:${server.address().port}`;
-const { open, inlineScriptIsRefused, documentHeaders } = await import('./harness.mjs');
+const { open, inlineScriptIsRefused, documentHeaders, expectConsoleErrors } = await import(
+  './harness.mjs'
+);
 
 /**
  * Opens `path` as a check would, lets `act` use the page, ends the check the
@@ -123,6 +125,19 @@ test('on a 404 page, another resource that fails is still reported', async () =>
     await reported('/gone-broken', async () => {}, { status: 404 }),
     /nothing\.css/,
   );
+});
+
+test('a console error the check expects is no problem; another one still is', async () => {
+  const act = async (page) => {
+    expectConsoleErrors(page, /^expected:/);
+    await page.evaluate(() => {
+      console.error('expected: the check provoked this');
+      console.error('something else broke');
+    });
+  };
+  const problems = await reported('/fine', act);
+  assert.match(problems, /something else broke/);
+  assert.doesNotMatch(problems, /expected:/);
 });
 
 test('documentHeaders gives the headers of the page opened', async () => {
