@@ -280,16 +280,19 @@ pub async fn ctrl_c() {
     eprintln!("stopping: finishing the requests in flight");
 }
 
-/// Logs to stderr: the request log at `info`, everything else (actix's
-/// start-up chatter) only from `warn` up.
+/// Logs to stderr: the request log and the step's own lines from `info` up,
+/// the libraries' (actix's start-up chatter) only from `warn` up.
 struct StderrLog;
 
 impl log::Log for StderrLog {
     fn enabled(&self, metadata: &log::Metadata) -> bool {
-        let wanted = if metadata.target() == "request" {
-            log::Level::Info
-        } else {
+        let library = ["actix", "mio", "tungstenite"]
+            .iter()
+            .any(|name| metadata.target().starts_with(name));
+        let wanted = if library {
             log::Level::Warn
+        } else {
+            log::Level::Info
         };
         metadata.level() <= wanted
     }

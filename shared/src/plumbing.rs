@@ -18,7 +18,9 @@ use crate::LOOPBACK_ONLY;
 ///   does: `curl -I :5001/api/version`);
 /// - while the step listens on this machine only (the default), a request
 ///   whose `Host` is not a loopback name is refused, so that a web page cannot
-///   reach the step through DNS rebinding; `--host 0.0.0.0` opens it;
+///   reach the step through DNS rebinding, and so is a request that a page of
+///   another site sent (its `Origin`), e.g. a WebSocket opened by any site
+///   the learner visits; `--host 0.0.0.0` opens both;
 /// - one log line per request: `GET /api/users HTTP/1.1 → 200 (0.41 ms)`.
 pub fn plumbing<S, B>() -> impl Transform<
     S,
@@ -41,9 +43,9 @@ async fn handle(
     let started = Instant::now();
     let line = format!("{} {} {:?}", req.method(), req.uri(), req.version());
 
-    let response = if let Some(host) = foreign_host(&req) {
+    let response = if let Some((header, host)) = foreign(&req) {
         let message = format!(
-            "this step answers only to localhost, not to Host: {host}; \
+            "this step answers only to localhost, not to {header}: {host}; \
              start it with --host 0.0.0.0 to open it to other machines"
         );
         let refusal = HttpResponse::build(StatusCode::FORBIDDEN).json(json!({ "error": message }));
@@ -61,19 +63,28 @@ async fn handle(
     Ok(response)
 }
 
-/// The `Host` of a request that must be refused, if this one must.
-fn foreign_host(req: &ServiceRequest) -> Option<String> {
+/// The header (`Host` or `Origin`) and its value that make a request one to
+/// refuse, if this one must be.
+fn foreign(req: &ServiceRequest) -> Option<(&'static str, String)> {
     if !LOOPBACK_ONLY.get().copied().unwrap_or(false) {
         return None;
     }
-    // HTTP/1.0 clients may send no Host at all: nothing to check.
-    let host = req.headers().get(header::HOST)?;
-    let host = String::from_utf8_lossy(host.as_bytes()).into_owned();
-    if is_loopback_name(&host) {
-        None
-    } else {
-        Some(host)
+    // HTTP/1.0 clients may send no Host, and only browsers send an Origin
+    // (`http://localhost:5001`): a header that is absent is not checked.
+    for (name, header) in [("Host", header::HOST), ("Origin", header::ORIGIN)] {
+        let Some(value) = req.headers().get(header) else {
+            continue;
+        };
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        let host = value
+            .strip_prefix("http://")
+            .or_else(|| value.strip_prefix("https://"))
+            .unwrap_or(&value);
+        if !is_loopback_name(host) {
+            return Some((name, value));
+        }
     }
+    None
 }
 
 /// `localhost`, `x.localhost`, `127.0.0.1`, `[::1]`, each with or without a port.

@@ -20,6 +20,9 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 pub mod browser;
+mod socket;
+
+pub use socket::Socket;
 
 pub use crate::sample::{MESSAGES, USERS};
 
@@ -225,6 +228,11 @@ impl TestApp {
     /// POSTs `body` as JSON (`Content-Type: application/json`).
     pub fn post_json(&self, path: &str, body: &Value) -> Reply {
         self.post(path, "application/json", &body.to_string())
+    }
+
+    /// Opens a WebSocket to `path` (`/ws`), as a page's script does.
+    pub fn websocket(&self, path: &str) -> Socket {
+        Socket::connect(&format!("ws://127.0.0.1:{}{path}", self.port))
     }
 
     /// Sends `method` to `path` with the given headers and no body.

@@ -241,3 +241,21 @@ fn any_host_is_served_when_opened_with_host() {
     );
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }
+
+#[test]
+fn a_request_from_a_page_of_another_site_is_refused() {
+    let server = serve(&[]);
+    let ask = |origin: &str| {
+        raw(
+            &server.1,
+            &format!(
+                "GET / HTTP/1.1\r\nHost: localhost:5001\r\nOrigin: {origin}\r\nConnection: close\r\n\r\n"
+            ),
+        )
+    };
+    assert!(ask("http://localhost:5001").starts_with("HTTP/1.1 200"));
+    assert!(ask("http://127.0.0.1:5001").starts_with("HTTP/1.1 200"));
+    let answer = ask("https://evil.example");
+    assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+    assert!(answer.contains("Origin: https://evil.example"), "{answer}");
+}

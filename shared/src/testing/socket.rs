@@ -1,0 +1,93 @@
+//! A WebSocket client for the steps' tests (16 and later): blocking, like
+//! the HTTP helpers, with the JSON events the steps speak,
+//! `{"event": "...", "data": ...}`.
+
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tungstenite::protocol::CloseFrame;
+use tungstenite::{Message, WebSocket};
+
+/// One WebSocket connection to the app under test.
+pub struct Socket {
+    socket: WebSocket<TcpStream>,
+}
+
+impl Socket {
+    /// Connects to `url` (`ws://127.0.0.1:PORT/ws`); fails the test if it cannot.
+    pub fn connect(url: &str) -> Socket {
+        let address = url
+            .trim_start_matches("ws://")
+            .split('/')
+            .next()
+            .expect("host:port");
+        let stream = TcpStream::connect(address)
+            .unwrap_or_else(|e| panic!("cannot connect to {address}: {e}"));
+        let (socket, _response) = tungstenite::client(url, stream)
+            .unwrap_or_else(|e| panic!("WebSocket handshake with {url} failed: {e}"));
+        Socket { socket }
+    }
+
+    /// Sends the event `event` with `data`, as the page's `emit` does.
+    pub fn emit(&mut self, event: &str, data: Value) {
+        self.send_text(&json!({ "event": event, "data": data }).to_string());
+    }
+
+    /// Sends one text frame, whatever it holds.
+    pub fn send_text(&mut self, text: &str) {
+        self.socket
+            .send(Message::text(text))
+            .unwrap_or_else(|e| panic!("cannot send {text:?}: {e}"));
+    }
+
+    /// The next event the server sends within `within`, as JSON; `None` if
+    /// none came (or the connection closed).
+    pub fn next_event(&mut self, within: Duration) -> Option<Value> {
+        match self.next_frame(within)? {
+            Message::Text(text) => Some(
+                serde_json::from_str(&text)
+                    .unwrap_or_else(|e| panic!("the server sent no JSON ({e}): {text}")),
+            ),
+            Message::Close(_) => None,
+            other => panic!("expected a text frame, got {other:?}"),
+        }
+    }
+
+    /// The close frame the server sends within `within`, if it closes.
+    pub fn closed_with(&mut self, within: Duration) -> Option<CloseFrame> {
+        let deadline = Instant::now() + within;
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match self.next_frame(left) {
+                Some(Message::Close(frame)) => return frame,
+                Some(_) => continue,
+                None => return None,
+            }
+        }
+        None
+    }
+
+    /// The next frame other than ping and pong (which tungstenite answers
+    /// by itself), within `within`.
+    fn next_frame(&mut self, within: Duration) -> Option<Message> {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            let wait = left.max(Duration::from_millis(1));
+            let _ = self.socket.get_ref().set_read_timeout(Some(wait));
+            match self.socket.read() {
+                Ok(Message::Ping(_) | Message::Pong(_)) => continue,
+                Ok(message) => return Some(message),
+                Err(tungstenite::Error::Io(e))
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return None;
+                }
+                Err(_) => return None,
+            }
+        }
+    }
+}
