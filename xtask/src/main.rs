@@ -11,9 +11,10 @@ mod diff;
 mod process;
 mod steps;
 mod switch;
+mod watch;
 
 const USAGE: &str = "\
-usage: cargo run -p xtask -- switch [STEP] [--fresh] [--seed] [--port N] | stop | logs
+usage: cargo run -p xtask -- switch [STEP] [--fresh] [--seed] [--port N] [--watch] | stop | logs
        cargo run -p xtask -- diff [OLD] NEW [--code] [--stat]
        cargo run -p xtask -- carry STEP [PATH ...] [--check]   (maintainers)
        cargo run -p xtask -- check                             (maintainers)

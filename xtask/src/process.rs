@@ -46,6 +46,13 @@ pub fn spawn_detached(binary: &Path, args: &[&OsStr], log: &File) -> io::Result<
 /// SIGTERM, which a step answers by finishing the requests in flight), then
 /// forces it if it is still there after a few seconds.
 pub fn stop(pid: u32, binary: &Path) -> Result<(), String> {
+    stop_until(pid, binary, || false)
+}
+
+/// The same as `stop`, but done as soon as `done()` says so, even if the
+/// process is still finishing: `switch --watch` restarts a step as soon as
+/// the old one has closed its port.
+pub fn stop_until(pid: u32, binary: &Path, done: impl Fn() -> bool) -> Result<(), String> {
     if !runs(pid, binary) {
         return Ok(());
     }
@@ -56,7 +63,7 @@ pub fn stop(pid: u32, binary: &Path) -> Result<(), String> {
         terminate(pid, force);
         let deadline = Instant::now() + PATIENCE;
         while Instant::now() < deadline {
-            if !alive(pid) {
+            if !alive(pid) || done() {
                 return Ok(());
             }
             sleep(Duration::from_millis(50));

@@ -6,6 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// One step crate, e.g. `steps/s04`.
+#[derive(Clone)]
 pub struct Step {
     /// The folder's name, which is also the package's name: `s04`.
     pub name: String,

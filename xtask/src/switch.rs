@@ -5,6 +5,8 @@
 //! port and binary); its output goes to `.switch/server.log`. The server runs
 //! a copy of the step's binary, `.switch/bin/<step>-<n>`, so that cargo can
 //! rebuild the step while it runs (Windows will not replace a running `.exe`).
+//! With `--watch`, `switch` then stays in the foreground and rebuilds and
+//! restarts the step when its files change (see watch.rs).
 
 use std::ffi::OsStr;
 use std::fs::{self, File};
@@ -21,9 +23,10 @@ use shared::sample::{MESSAGES, USERS};
 
 use crate::process;
 use crate::steps::{self, Step};
+use crate::watch;
 
 pub const USAGE: &str = "\
-usage: scripts/switch [STEP] [--fresh] [--seed] [--port N]
+usage: scripts/switch [STEP] [--fresh] [--seed] [--port N] [--watch]
        scripts/switch stop | logs
 
   scripts/switch          list the steps, marking the one running
@@ -34,6 +37,11 @@ usage: scripts/switch [STEP] [--fresh] [--seed] [--port N]
                           the step has them) through the step's API, into
                           tables that are still empty
     --port N              listen on port N instead of 5001
+    --watch               then stay in the foreground: each time a file of the
+                          step's src/, static/ or its Cargo.toml is saved,
+                          rebuild it and restart it (same port, same database);
+                          a switch made in another terminal moves the watch to
+                          that step. Ctrl-C stops watching and the server.
   scripts/switch stop     stop the step running in the background
   scripts/switch logs     follow its log (Ctrl-C stops following, not the server)
 
@@ -54,6 +62,7 @@ enum Action {
         fresh: bool,
         seed: bool,
         port: u16,
+        watch: bool,
     },
     Help,
 }
@@ -73,13 +82,32 @@ pub fn main(args: Vec<String>) -> Result<(), String> {
             fresh,
             seed,
             port,
-        } => run(&places, &step, fresh, seed, port),
+            watch: false,
+        } => run(&places, &step, fresh, seed, port, None).map(drop),
+        Action::Run {
+            step,
+            fresh,
+            seed,
+            port,
+            watch: true,
+        } => {
+            // Caught from now on: Ctrl-C must stop the server too, which
+            // runs in a process group of its own and would not see it.
+            watch::catch_ctrl_c();
+            let started = run(&places, &step, fresh, seed, port, Some(std::process::id()))?;
+            let step = started.step.name.clone();
+            watch::watch(&places, started).map_err(|why| {
+                format!(
+                    "{why}\n(watching stopped; {step} still runs: scripts/switch stop stops it)"
+                )
+            })
+        }
     }
 }
 
 fn parse(args: Vec<String>) -> Result<Action, String> {
     let mut words = Vec::new();
-    let (mut fresh, mut seed, mut port) = (false, false, DEFAULT_PORT);
+    let (mut fresh, mut seed, mut watch, mut port) = (false, false, false, DEFAULT_PORT);
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -90,6 +118,7 @@ fn parse(args: Vec<String>) -> Result<Action, String> {
             "-h" | "--help" => return Ok(Action::Help),
             "--fresh" => fresh = true,
             "--seed" => seed = true,
+            "--watch" | "-w" => watch = true,
             "--port" | "-p" => {
                 let value = match inline {
                     Some(value) => value.to_string(),
@@ -108,10 +137,13 @@ fn parse(args: Vec<String>) -> Result<Action, String> {
         }
     }
     match words.as_slice() {
-        [] if fresh || seed => {
-            Err("--fresh and --seed need a step, e.g. scripts/switch 04 --fresh".to_string())
-        }
+        [] if fresh || seed || watch => Err(
+            "--fresh, --seed and --watch need a step, e.g. scripts/switch 04 --watch".to_string(),
+        ),
         [] => Ok(Action::List),
+        [word] if watch && (word == "stop" || word == "logs") => {
+            Err(format!("--watch goes with a step, not with {word}"))
+        }
         [word] if word == "stop" => Ok(Action::Stop),
         [word] if word == "logs" => Ok(Action::Logs),
         [step] => Ok(Action::Run {
@@ -119,6 +151,7 @@ fn parse(args: Vec<String>) -> Result<Action, String> {
             fresh,
             seed,
             port,
+            watch,
         }),
         _ => Err(format!("one step at a time, please\n\n{USAGE}")),
     }
@@ -127,9 +160,9 @@ fn parse(args: Vec<String>) -> Result<Action, String> {
 // ------------------------------------------------------------- the places
 
 /// Where things are: the sources (the workspace) and the run-time files.
-struct Places {
+pub(crate) struct Places {
     /// The workspace: the steps' sources; cargo runs here.
-    root: PathBuf,
+    pub(crate) root: PathBuf,
     /// Holds `.switch/` and the databases (`steps/<step>/instance/chat.db`).
     /// The workspace too, unless `XTASK_RUN_DIR` says otherwise: the tests
     /// point it at a temporary folder so that they never touch a learner's
@@ -150,7 +183,7 @@ impl Places {
         self.run.join(".switch").join("server.json")
     }
 
-    fn log_file(&self) -> PathBuf {
+    pub(crate) fn log_file(&self) -> PathBuf {
         self.run.join(".switch").join("server.log")
     }
 
@@ -169,7 +202,7 @@ impl Places {
     }
 
     /// A path as the learner reads it: relative to the workspace when inside it.
-    fn shown(&self, path: &Path) -> String {
+    pub(crate) fn shown(&self, path: &Path) -> String {
         let shown = path.strip_prefix(&self.root).unwrap_or(path);
         shown.display().to_string()
     }
@@ -178,12 +211,14 @@ impl Places {
 // ------------------------------------------------------------- the server
 
 /// The server `switch` started, as recorded in `.switch/server.json`.
-struct Server {
-    pid: u32,
-    step: String,
-    port: u16,
-    binary: PathBuf,
-    database: PathBuf,
+pub(crate) struct Server {
+    pub(crate) pid: u32,
+    pub(crate) step: String,
+    pub(crate) port: u16,
+    pub(crate) binary: PathBuf,
+    pub(crate) database: PathBuf,
+    /// The process of the `switch --watch` that restarts it, if one does.
+    pub(crate) watcher: Option<u32>,
 }
 
 impl Server {
@@ -191,14 +226,23 @@ impl Server {
     /// reads: `switch logs` calls it four times a second while another
     /// `switch` may be writing a new record, so removing a record is left to
     /// the commands that write it (`run`, `stop`).
-    fn running(places: &Places) -> Option<Server> {
+    pub(crate) fn running(places: &Places) -> Option<Server> {
+        Server::recorded(places).filter(Server::runs)
+    }
+
+    /// The record as it is, whether its server still runs or not.
+    pub(crate) fn recorded(places: &Places) -> Option<Server> {
         let text = fs::read_to_string(places.state_file()).ok()?;
-        let server = Server::from_json(&serde_json::from_str::<Value>(&text).ok()?)?;
-        process::runs(server.pid, &server.binary).then_some(server)
+        Server::from_json(&serde_json::from_str::<Value>(&text).ok()?)
+    }
+
+    /// Does its process still run its binary?
+    pub(crate) fn runs(&self) -> bool {
+        process::runs(self.pid, &self.binary)
     }
 
     /// Removes the record, and the copies of binaries no server runs any more.
-    fn forget(places: &Places) {
+    pub(crate) fn forget(places: &Places) {
         let _ = fs::remove_file(places.state_file());
         remove_old_copies(places, None);
     }
@@ -210,17 +254,21 @@ impl Server {
             port: v["port"].as_u64()?.try_into().ok()?,
             binary: v["binary"].as_str()?.into(),
             database: v["database"].as_str()?.into(),
+            watcher: v["watcher"].as_u64().and_then(|pid| pid.try_into().ok()),
         })
     }
 
     fn save(&self, places: &Places) -> Result<(), String> {
-        let record = json!({
+        let mut record = json!({
             "pid": self.pid,
             "step": self.step,
             "port": self.port,
             "binary": self.binary,
             "database": self.database,
         });
+        if let Some(watcher) = self.watcher {
+            record["watcher"] = watcher.into();
+        }
         // Written beside it, then renamed over it: a reader sees the old
         // record or the new one, never a missing or half-written file.
         let path = places.state_file();
@@ -233,12 +281,12 @@ impl Server {
             })
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
     /// Stops the process; the record stays until it is replaced or forgotten.
-    fn stop(&self) -> Result<(), String> {
+    pub(crate) fn stop(&self) -> Result<(), String> {
         process::stop(self.pid, &self.binary)
     }
 }
@@ -285,10 +333,28 @@ fn stop(places: &Places) -> Result<(), String> {
     Ok(())
 }
 
+/// What `switch 04` started: `switch 04 --watch` goes on from there.
+pub(crate) struct Started {
+    pub(crate) step: Step,
+    pub(crate) server: Server,
+    /// The binary cargo built, whose copy the server runs.
+    pub(crate) built: PathBuf,
+    /// The server's process, whose exit status `switch --watch` collects.
+    pub(crate) child: Child,
+}
+
 /// `switch 04`: build, stop the old server, start the new one, wait for it.
 /// What usually fails (a typo in the step, a busy port, a compile error) is
 /// checked before anything is changed, and leaves the running server as it was.
-fn run(places: &Places, wanted: &str, fresh: bool, seed: bool, port: u16) -> Result<(), String> {
+/// `watcher`: the process of the `switch --watch` that will restart it, if any.
+fn run(
+    places: &Places,
+    wanted: &str,
+    fresh: bool,
+    seed: bool,
+    port: u16,
+    watcher: Option<u32>,
+) -> Result<Started, String> {
     let steps = steps::all(&places.root)?;
     let step = steps::find(&steps, wanted)?;
     let running = Server::running(places);
@@ -313,6 +379,7 @@ fn run(places: &Places, wanted: &str, fresh: bool, seed: bool, port: u16) -> Res
     // 2. Build before stopping anything: a compile error keeps the old server.
     // The server runs a copy of the binary, so cargo may rebuild a step that
     // runs, even on Windows, where a running .exe cannot be replaced.
+    eprintln!("building {} ...", step.name);
     let built = build(places, step).map_err(|why| format!("{why}\n({unchanged})"))?;
     let binary =
         copy_binary(places, step, &built).map_err(|why| format!("{why}\n({unchanged})"))?;
@@ -327,7 +394,8 @@ fn run(places: &Places, wanted: &str, fresh: bool, seed: bool, port: u16) -> Res
         remove_database(&database)?;
     }
     let existed = database.exists();
-    let server = start(places, step, &binary, &database, port)?;
+    let (server, child) = start(places, step, &binary, &database, port, watcher)
+        .inspect_err(|_| remove_old_copies(places, None))?;
     // A step that uses a database has opened (or created) it before answering.
     let database_note = match (existed, database.exists()) {
         (true, _) => "",
@@ -352,7 +420,12 @@ fn run(places: &Places, wanted: &str, fresh: bool, seed: bool, port: u16) -> Res
         Some(Err(why)) => return Err(format!("seeding failed: {why}")),
         None => {}
     }
-    Ok(())
+    Ok(Started {
+        step: step.clone(),
+        server,
+        built,
+        child,
+    })
 }
 
 /// Is something listening on `port`, or holding it?
@@ -363,8 +436,7 @@ fn port_is_taken(port: u16) -> bool {
 }
 
 /// `cargo build -p s04`, showing cargo's messages; answers the binary's path.
-fn build(places: &Places, step: &Step) -> Result<PathBuf, String> {
-    eprintln!("building {} ...", step.name);
+pub(crate) fn build(places: &Places, step: &Step) -> Result<PathBuf, String> {
     // `cargo run` tells the programs it runs which cargo it is.
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let output = Command::new(&cargo)
@@ -407,7 +479,7 @@ fn build(places: &Places, step: &Step) -> Result<PathBuf, String> {
 
 /// Copies the binary cargo built to `.switch/bin/<step>-<n>` (`.exe` on
 /// Windows), a new name each time: the copy a server runs cannot be replaced.
-fn copy_binary(places: &Places, step: &Step, built: &Path) -> Result<PathBuf, String> {
+pub(crate) fn copy_binary(places: &Places, step: &Step, built: &Path) -> Result<PathBuf, String> {
     let folder = places.bin_dir();
     fs::create_dir_all(&folder).map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
     let stamp = std::time::SystemTime::now()
@@ -425,7 +497,7 @@ fn copy_binary(places: &Places, step: &Step, built: &Path) -> Result<PathBuf, St
 
 /// Removes the copies in `.switch/bin/` but `keep`. A copy that still runs
 /// cannot be removed on Windows: it is tried again at the next switch.
-fn remove_old_copies(places: &Places, keep: Option<&Path>) {
+pub(crate) fn remove_old_copies(places: &Places, keep: Option<&Path>) {
     let Ok(entries) = fs::read_dir(places.bin_dir()) else {
         return;
     };
@@ -452,13 +524,18 @@ fn remove_database(database: &Path) -> Result<(), String> {
 }
 
 /// Starts the step's binary in the background and waits until it answers.
-fn start(
+/// When it does not, its record and `binary` are removed (other copies are
+/// kept: `switch --watch` starts the previous one again). The `Child` is for
+/// `switch --watch`, which outlives the servers it starts and must collect
+/// their exit status.
+pub(crate) fn start(
     places: &Places,
     step: &Step,
     binary: &Path,
     database: &Path,
     port: u16,
-) -> Result<Server, String> {
+    watcher: Option<u32>,
+) -> Result<(Server, Child), String> {
     let log_path = places.log_file();
     if let Some(folder) = log_path.parent() {
         fs::create_dir_all(folder)
@@ -481,6 +558,7 @@ fn start(
         port,
         binary: binary.to_path_buf(),
         database: database.to_path_buf(),
+        watcher,
     };
     // Recorded at once, so that `switch stop` finds it even if we are interrupted.
     server.save(places)?;
@@ -488,7 +566,8 @@ fn start(
     if let Err(why) = wait_until_it_answers(&mut child, port) {
         let _ = child.kill();
         let _ = child.wait();
-        Server::forget(places);
+        let _ = fs::remove_file(places.state_file());
+        let _ = fs::remove_file(binary);
         let log = fs::read_to_string(&log_path).unwrap_or_default();
         let tail: Vec<&str> = log.lines().rev().take(15).collect();
         let tail: Vec<&str> = tail.into_iter().rev().collect();
@@ -499,7 +578,7 @@ fn start(
             tail.join("\n")
         ));
     }
-    Ok(server)
+    Ok((server, child))
 }
 
 /// Polls `GET /` (every step answers something there) until an answer comes.
@@ -520,7 +599,8 @@ fn wait_until_it_answers(child: &mut Child, port: u16) -> Result<(), String> {
                 START_TIMEOUT.as_secs()
             ));
         }
-        sleep(Duration::from_millis(100));
+        // Often enough that a restart under `--watch` loses no time here.
+        sleep(Duration::from_millis(20));
     }
 }
 
@@ -694,7 +774,8 @@ mod tests {
                 step: "04".into(),
                 fresh: true,
                 seed: false,
-                port: 5002
+                port: 5002,
+                watch: false,
             })
         );
         assert_eq!(
@@ -703,7 +784,18 @@ mod tests {
                 step: "s04".into(),
                 fresh: false,
                 seed: true,
-                port: 5001
+                port: 5001,
+                watch: false,
+            })
+        );
+        assert_eq!(
+            parse(args("07 --watch")),
+            Ok(Action::Run {
+                step: "07".into(),
+                fresh: false,
+                seed: false,
+                port: 5001,
+                watch: true,
             })
         );
     }
@@ -714,6 +806,8 @@ mod tests {
         assert!(parse(args("04 --port 0")).unwrap_err().contains("--port"));
         assert!(parse(args("04 --port")).unwrap_err().contains("--port"));
         assert!(parse(args("--fresh")).unwrap_err().contains("need a step"));
+        assert!(parse(args("--watch")).unwrap_err().contains("need a step"));
+        assert!(parse(args("stop --watch")).unwrap_err().contains("--watch"));
         assert!(parse(args("03 04")).unwrap_err().contains("one step"));
         assert!(parse(args("04 --fast")).unwrap_err().contains("--fast"));
     }

@@ -62,7 +62,10 @@ fn good_workspace(name: &str) -> TempDir {
 fn a_good_workspace_passes() {
     let dir = good_workspace("check-good");
     let done = stdout(&dir.xtask("check", &[]));
-    assert!(done.contains("1 code blocks (Rust, JavaScript) and 2 commands"), "{done}");
+    assert!(
+        done.contains("1 code blocks (Rust, JavaScript) and 2 commands"),
+        "{done}"
+    );
 }
 
 #[test]

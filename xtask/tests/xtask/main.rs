@@ -1,5 +1,6 @@
 //! xtask's tests, in one test binary: each module tests one command, on the
-//! real steps (`switch`, `diff`) or on small fake workspaces (`carry`, `check`).
+//! real steps (`switch`, `diff`), on small fake workspaces (`carry`, `check`)
+//! or on a temporary copy of a step (`watch`).
 
 mod common;
 
@@ -7,3 +8,4 @@ mod carry;
 mod check;
 mod diff;
 mod switch;
+mod watch;

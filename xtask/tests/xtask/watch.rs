@@ -1,0 +1,445 @@
+//! `switch --watch` for real, on a temporary copy of a step, never on the
+//! real ones: step s01c (the first with `/api/version`), copied as `s91` (and
+//! `s92`) into a workspace of its own, `target/tmp/watch/`. That workspace has
+//! the real one's Cargo.toml (its members aside) and Cargo.lock, and builds
+//! into the real `target/`, so no dependency is compiled again: a rebuild
+//! compiles and links the copied step only. Its own package names keep the
+//! real steps' binaries in `target/debug/` untouched.
+//!
+//! Each watch runs in the background with a free port and its own
+//! `XTASK_RUN_DIR`; it is killed, and its server stopped, when the test ends,
+//! whatever happened.
+
+use std::fs;
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use crate::common::{TempDir, text, xtask};
+
+/// How long any one thing may take before the test fails. Generous: the
+/// machine may be busy compiling something else.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// A save must be served within this long (the issue says "a few seconds";
+/// on a busy 2-core machine it is about 1.5 s for this copy of s01c).
+const SERVED_WITHIN: Duration = Duration::from_secs(15);
+
+/// A workspace holding copies of step s01c, and a `switch --watch` on it.
+struct Watched {
+    workspace: PathBuf,
+    run: TempDir,
+    port: u16,
+    watcher: Option<Child>,
+    output: Arc<Mutex<String>>,
+    // Dropped last: one watch at a time, so that the timings are the build's,
+    // not those of another test's build.
+    _one_at_a_time: MutexGuard<'static, ()>,
+}
+
+impl Watched {
+    /// Copies s01c as each of `steps` (`s91`, ...), whose version is then
+    /// `91`, ... Nothing runs yet.
+    fn new(name: &str, steps: &[&str]) -> Watched {
+        static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+        let guard = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
+        // Always the same folder (the tests take turns): cargo finds its
+        // build of the copy again, instead of leaving one more in target/
+        // at each run.
+        let workspace = Path::new(env!("CARGO_TARGET_TMPDIR")).join("watch");
+        let _ = fs::remove_dir_all(&workspace);
+        fs::create_dir_all(workspace.join("steps")).unwrap();
+        let real = real_workspace();
+        let manifest = fs::read_to_string(real.join("Cargo.toml")).unwrap();
+        let shared = real.join("shared");
+        let manifest = manifest
+            .lines()
+            .map(|line| {
+                if line.starts_with("members = ") {
+                    "members = [\"steps/*\"]".to_string()
+                } else {
+                    line.replace(
+                        "path = \"shared\"",
+                        &format!("path = {:?}", shared.display().to_string()),
+                    )
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(manifest.contains("members = [\"steps/*\"]"), "{manifest}");
+        fs::write(workspace.join("Cargo.toml"), manifest).unwrap();
+        fs::copy(real.join("Cargo.lock"), workspace.join("Cargo.lock")).unwrap();
+
+        let original = real.join("steps/s01c");
+        for step in steps {
+            let copy = workspace.join("steps").join(step);
+            fs::create_dir_all(copy.join("src")).unwrap();
+            let cargo_toml = fs::read_to_string(original.join("Cargo.toml")).unwrap();
+            fs::write(
+                copy.join("Cargo.toml"),
+                cargo_toml.replace("\"s01c\"", &format!("{step:?}")),
+            )
+            .unwrap();
+            for file in ["main.rs", "db.rs"] {
+                let source = fs::read_to_string(original.join("src").join(file)).unwrap();
+                let source = source.replace(
+                    "const VERSION: &str = \"01c\";",
+                    &format!("const VERSION: &str = \"{}\";", &step[1..]),
+                );
+                fs::write(copy.join("src").join(file), source).unwrap();
+            }
+        }
+        Watched {
+            workspace,
+            run: TempDir::new(&format!("watch-{name}")),
+            port: free_port(),
+            watcher: None,
+            output: Arc::default(),
+            _one_at_a_time: guard,
+        }
+    }
+
+    /// `xtask switch ARGS` on the copy: its workspace, its run folder, the
+    /// real target folder.
+    fn switch(&self, args: &[&str]) -> Command {
+        let mut command = xtask("switch");
+        command
+            .args(args)
+            .env("XTASK_ROOT", &self.workspace)
+            .env("XTASK_RUN_DIR", self.run.path())
+            .env("CARGO_TARGET_DIR", real_target())
+            .env("CARGO_NET_OFFLINE", "true")
+            .stdin(Stdio::null());
+        command
+    }
+
+    /// Starts `switch STEP --watch` and waits until it watches.
+    fn watch(&mut self, step: &str) -> &mut Watched {
+        self.watch_with(step, |_| {})
+    }
+
+    fn watch_with(&mut self, step: &str, setup: impl FnOnce(&mut Command)) -> &mut Watched {
+        let port = self.port.to_string();
+        let mut command = self.switch(&[step, "--port", &port, "--watch"]);
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        setup(&mut command);
+        let mut child = command.spawn().expect("start xtask switch --watch");
+        for mut stream in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let output = Arc::clone(&self.output);
+            std::thread::spawn(move || {
+                let mut buffer = [0; 4096];
+                while let Ok(n @ 1..) = stream.read(&mut buffer) {
+                    let text = String::from_utf8_lossy(&buffer[..n]);
+                    output.lock().unwrap().push_str(&text);
+                }
+            });
+        }
+        self.watcher = Some(child);
+        self.wait_for("  watching  ");
+        self
+    }
+
+    /// What the watch printed so far, both outputs.
+    fn output(&self) -> String {
+        self.output.lock().unwrap().clone()
+    }
+
+    /// How many times the watch printed `text`.
+    fn count(&self, text: &str) -> usize {
+        self.output().matches(text).count()
+    }
+
+    /// Waits until the watch has printed `text`; fails if it stops first.
+    fn wait_for(&mut self, text: &str) {
+        let started = Instant::now();
+        while self.count(text) == 0 {
+            assert!(
+                started.elapsed() < PATIENCE,
+                "no {text:?} within {PATIENCE:?}:\n{}",
+                self.output()
+            );
+            if let Some(child) = &mut self.watcher
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                // What it printed last may still be on its way.
+                sleep(Duration::from_millis(100));
+                assert!(
+                    self.count(text) > 0,
+                    "the watch stopped ({status}) before {text:?}:\n{}",
+                    self.output()
+                );
+            }
+            sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// `/api/version`'s answer, or `None` when nothing answers.
+    fn version(&self) -> Option<String> {
+        let url = format!("http://127.0.0.1:{}/api/version", self.port);
+        let mut reply = http().get(&url).call().ok()?;
+        let json: serde_json::Value = reply.body_mut().read_json().ok()?;
+        json["version"].as_str().map(String::from)
+    }
+
+    /// Waits until `/api/version` answers `version`; answers how long it took.
+    fn wait_for_version(&self, version: &str) -> Duration {
+        let started = Instant::now();
+        while self.version().as_deref() != Some(version) {
+            assert!(
+                started.elapsed() < PATIENCE,
+                "/api/version never answered {version:?}:\n{}",
+                self.output()
+            );
+            sleep(Duration::from_millis(10));
+        }
+        started.elapsed()
+    }
+
+    /// Saves a change to the copy's `src/main.rs`, as an editor does.
+    fn edit(&self, step: &str, from: &str, to: &str) {
+        let path = self.workspace.join("steps").join(step).join("src/main.rs");
+        let source = fs::read_to_string(&path).unwrap();
+        assert!(
+            source.contains(from),
+            "{from:?} is not in {}",
+            path.display()
+        );
+        fs::write(&path, source.replacen(from, to, 1)).unwrap();
+    }
+
+    /// The watch's process id.
+    fn pid(&self) -> u32 {
+        self.watcher.as_ref().unwrap().id()
+    }
+
+    /// Waits (boundedly) for the watch to end by itself.
+    fn wait_for_exit(&mut self) -> std::process::ExitStatus {
+        let child = self.watcher.as_mut().unwrap();
+        let started = Instant::now();
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(started.elapsed() < PATIENCE, "the watch does not stop");
+            sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Watched {
+    fn drop(&mut self) {
+        if let Some(mut watcher) = self.watcher.take() {
+            let _ = watcher.kill();
+            let _ = watcher.wait();
+        }
+        // The server the watch (or a switch) left, if any.
+        let _ = self.switch(&["stop"]).output();
+        if std::thread::panicking() {
+            eprintln!("--- the watch's output ---\n{}", self.output());
+            let log = fs::read_to_string(self.run.path().join(".switch/server.log"));
+            eprintln!("--- server log ---\n{}", log.unwrap_or_default());
+        }
+        let _ = fs::remove_dir_all(&self.workspace);
+    }
+}
+
+/// The workspace these tests belong to: xtask's parent folder.
+fn real_workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// The target folder this test was built in (`target/tmp`'s parent).
+fn real_target() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+fn http() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_global(Some(Duration::from_secs(5)))
+        .build()
+        .new_agent()
+}
+
+/// The seconds in "s91 rebuilt in 1.4 s, serving again".
+fn reported_seconds(output: &str, step: &str) -> f64 {
+    let prefix = format!("{step} rebuilt in ");
+    let line = output
+        .lines()
+        .rfind(|line| line.starts_with(&prefix))
+        .unwrap_or_else(|| panic!("no {prefix:?} line:\n{output}"));
+    assert!(line.contains(" s, serving again"), "{line}");
+    line[prefix.len()..]
+        .split(' ')
+        .next()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"))
+}
+
+#[test]
+fn an_edit_is_served_within_seconds_of_the_save() {
+    let mut watched = Watched::new("edit", &["s91"]);
+    watched.watch("91");
+    assert_eq!(watched.version().as_deref(), Some("91"));
+    let database = watched.run.path().join("steps/s91/instance/chat.db");
+    assert!(database.exists(), "{}", watched.output());
+
+    watched.edit("s91", "\"91\";", "\"91-edited\";");
+    let took = watched.wait_for_version("91-edited");
+    assert!(took < SERVED_WITHIN, "served {took:?} after the save");
+    watched.wait_for("s91 rebuilt in ");
+    let reported = reported_seconds(&watched.output(), "s91");
+    assert!(reported < SERVED_WITHIN.as_secs_f64(), "{reported}");
+    eprintln!("s91: served {took:?} after the save; the watch says {reported} s");
+
+    // The same port (the answer above) and the same database.
+    let record = fs::read_to_string(watched.run.path().join(".switch/server.json")).unwrap();
+    let record: serde_json::Value = serde_json::from_str(&record).unwrap();
+    assert_eq!(record["database"], database.to_str().unwrap());
+    assert_eq!(record["watcher"], watched.pid());
+}
+
+#[test]
+fn a_broken_build_keeps_the_previous_build_serving_and_its_fix_is_served() {
+    let mut watched = Watched::new("broken", &["s91"]);
+    watched.watch("91");
+
+    // A missing semicolon.
+    watched.edit("s91", "\"91\";", "\"91-broken\"");
+    watched.wait_for("s91 does not build");
+    let output = watched.output();
+    assert!(output.contains("error: expected one of"), "{output}");
+    assert!(output.contains("could not compile `s91`"), "{output}");
+    assert!(
+        output
+            .contains("s91 does not build (cargo's error above): the previous build keeps serving"),
+        "{output}"
+    );
+    assert_eq!(
+        watched.version().as_deref(),
+        Some("91"),
+        "the previous build"
+    );
+    assert_eq!(watched.count("rebuilt in"), 0, "{output}");
+
+    watched.edit("s91", "\"91-broken\"", "\"91-fixed\";");
+    let took = watched.wait_for_version("91-fixed");
+    assert!(took < SERVED_WITHIN, "served {took:?} after the fix");
+    watched.wait_for("s91 rebuilt in ");
+}
+
+/// Each build is counted by a `cargo` that notes its runs before running
+/// the real one (`switch` runs the cargo named by $CARGO).
+#[cfg(unix)]
+#[test]
+fn two_saves_in_quick_succession_give_one_rebuild() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let mut watched = Watched::new("twice", &["s91"]);
+    let counter = watched.run.path().join("cargo-runs");
+    let fake_cargo = watched.run.path().join("cargo");
+    let real_cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    fs::write(
+        &fake_cargo,
+        format!(
+            "#!/bin/sh\necho \"$*\" >> '{}'\nexec '{real_cargo}' \"$@\"\n",
+            counter.display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&fake_cargo, fs::Permissions::from_mode(0o755)).unwrap();
+    watched.watch_with("91", |command| {
+        command.env("CARGO", &fake_cargo);
+    });
+    let builds = || {
+        fs::read_to_string(&counter)
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    assert_eq!(builds(), 1, "the switch's own build");
+
+    watched.edit("s91", "\"91\";", "\"91-one\";");
+    sleep(Duration::from_millis(100));
+    watched.edit("s91", "\"91-one\";", "\"91-two\";");
+    watched.wait_for_version("91-two");
+    // Long enough for a second build to have started, had there been one.
+    sleep(Duration::from_secs(2));
+    assert_eq!(builds(), 2, "{}", watched.output());
+    assert_eq!(watched.count("rebuilt in"), 1, "{}", watched.output());
+    assert_eq!(watched.version().as_deref(), Some("91-two"));
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_watching_and_the_server() {
+    let mut watched = Watched::new("ctrl-c", &["s91"]);
+    watched.watch("91");
+    let record = watched.run.path().join(".switch/server.json");
+    assert!(record.exists());
+
+    let interrupt = Command::new("kill")
+        .args(["-INT", &watched.pid().to_string()])
+        .output()
+        .unwrap();
+    assert!(interrupt.status.success(), "{}", text(&interrupt));
+    let status = watched.wait_for_exit();
+    assert!(status.success(), "{status}:\n{}", watched.output());
+    assert!(watched.output().contains("stopped watching; s91 stopped"));
+    assert_eq!(watched.version(), None, "the server is stopped too");
+    assert!(!record.exists(), "its record is removed");
+}
+
+#[test]
+fn a_switch_in_another_terminal_moves_the_watch_to_that_step() {
+    let mut watched = Watched::new("moves", &["s91", "s92"]);
+    watched.watch("91");
+    let port = watched.port.to_string();
+
+    // "Another terminal": a plain switch, on the same run folder.
+    let switched = watched.switch(&["92", "--port", &port]).output().unwrap();
+    assert!(switched.status.success(), "{}", text(&switched));
+    assert_eq!(watched.version().as_deref(), Some("92"));
+    watched.wait_for("s92 runs now (switched in another terminal): watching steps/s92");
+
+    // The watch restarts s92 now; s91's files no longer concern it.
+    watched.edit("s92", "\"92\";", "\"92-edited\";");
+    watched.wait_for_version("92-edited");
+    watched.wait_for("s92 rebuilt in ");
+    watched.edit("s91", "\"91\";", "\"91-edited\";");
+    sleep(Duration::from_secs(2));
+    assert_eq!(watched.count("s91 rebuilt"), 0, "{}", watched.output());
+    assert_eq!(watched.version().as_deref(), Some("92-edited"));
+
+    // `switch stop` elsewhere ends the watch.
+    let stopped = watched.switch(&["stop"]).output().unwrap();
+    assert!(stopped.status.success(), "{}", text(&stopped));
+    let status = watched.wait_for_exit();
+    assert!(status.success(), "{status}");
+    assert!(
+        watched
+            .output()
+            .contains("s92 was stopped (scripts/switch stop): watching ends"),
+        "{}",
+        watched.output()
+    );
+}
