@@ -1,0 +1,72 @@
+//! The WebSocket (steps 16 to 19), with a real client.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use shared::testing::TestApp;
+
+/// Waits up to two seconds for `text` to appear in the server's log.
+fn logged(app: &TestApp, text: &str) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < deadline {
+        if app.log().contains(text) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+#[test]
+fn a_page_connects_and_its_connect_ack_is_logged() {
+    let app = shared::test_app!();
+    let mut socket = app.websocket("/ws");
+    socket.emit("connect-ack", json!("hello from a test"));
+    assert!(
+        logged(&app, "connect-ack: hello from a test"),
+        "{}",
+        app.log()
+    );
+}
+
+#[test]
+fn a_frame_that_is_no_event_is_ignored_and_the_connection_goes_on() {
+    let app = shared::test_app!();
+    let mut socket = app.websocket("/ws");
+    socket.send_text("not JSON at all");
+    socket.send_text(r#"{"event": "no-such-event", "data": 1}"#);
+    socket.emit("connect-ack", json!("still here"));
+    assert!(logged(&app, "connect-ack: still here"), "{}", app.log());
+    assert!(
+        app.log().contains("an event we do not know"),
+        "{}",
+        app.log()
+    );
+}
+
+#[test]
+fn a_huge_frame_closes_the_connection_saying_why_and_the_server_goes_on() {
+    let app = shared::test_app!();
+    let mut socket = app.websocket("/ws");
+    socket.send_text(&"x".repeat(100 * 1024));
+    let close = socket
+        .closed_with(Duration::from_secs(2))
+        .expect("the server closes the connection");
+    assert_eq!(u16::from(close.code), 1008, "{close:?}");
+    assert!(!close.reason.is_empty(), "a reason is given");
+    assert_eq!(app.get("/api/version").status, 200);
+    let mut other = app.websocket("/ws");
+    other.emit("connect-ack", json!("next one"));
+    assert!(logged(&app, "connect-ack: next one"));
+}
+
+#[test]
+fn a_page_subscribes_to_its_users_events() {
+    let app = shared::test_app!();
+    app.add_sample_users();
+    let mut socket = app.websocket("/ws");
+    socket.emit("subscribe", json!({"user_id": 2}));
+    assert!(logged(&app, "subscribe: a page of user 2"), "{}", app.log());
+    // Nothing is sent on it yet (step 18 sends the new messages).
+    assert_eq!(socket.next_event(Duration::from_millis(300)), None);
+}
