@@ -23,7 +23,7 @@
 // refusal that `inlineScriptIsRefused` itself provokes.
 
 import { after } from 'node:test';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -46,6 +46,24 @@ export const app = {
     const response = await fetch(app.url(path));
     if (!response.ok) throw new Error(`GET ${path} answered ${response.status}`);
     return response.json();
+  },
+  /**
+   * Stops the step at once, as a crash would (its connections drop), and
+   * starts it again on the same port and database; resolves once it answers.
+   * The Rust side (`check_pages`) does it, asked through a file.
+   */
+  async restart() {
+    const control = process.env.CONTROL_DIR;
+    if (!control) throw new Error('app.restart() needs the Rust side: run the checks through cargo');
+    writeFileSync(join(control, 'restart'), '');
+    for (let waited = 0; waited < 30_000; waited += 50) {
+      if (existsSync(join(control, 'restarted'))) {
+        unlinkSync(join(control, 'restarted'));
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error('the step was not restarted within 30 s');
   },
 };
 

@@ -9,9 +9,10 @@
 //! assert_eq!(app.count_rows("users"), 0);
 //! ```
 
-use std::fs::{self, File};
+use std::cell::RefCell;
+use std::fs;
 use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc;
@@ -60,7 +61,7 @@ pub fn user_json((name, email, nickname): (&str, &str, &str)) -> Value {
 
 /// A running step binary, stopped (and its temporary folder removed) on drop.
 pub struct TestApp {
-    child: Child,
+    child: RefCell<Child>,
     /// The step's name (`s06`), from its binary's name.
     pub step: String,
     bin: String,
@@ -121,65 +122,24 @@ impl TestApp {
     }
 
     fn start_in(bin: &str, dir: PathBuf) -> TestApp {
-        let log = File::create(dir.join("server.log")).expect("create the server log");
-        let mut child = Command::new(bin)
-            .args(["--port", "0", "--db"])
-            .arg(dir.join("chat.db"))
-            .env(crate::faults::FAULTS_VARIABLE, dir.join("faults"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {bin}: {e}"));
-
-        // The banner's first line tells the port: "s06: listening on http://127.0.0.1:PORT ..."
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut stdout = BufReader::new(stdout);
-            let mut line = String::new();
-            let _ = stdout.read_line(&mut line);
-            let _ = tx.send(line);
-            // Keep reading, so that a `println!` in the step never meets a
-            // closed pipe (which would make it panic under test only).
-            let _ = std::io::copy(&mut stdout, &mut std::io::sink());
-        });
-        let line = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
-        let Some(base_url) = line
-            .split_whitespace()
-            .find(|word| word.starts_with("http://"))
-            .map(str::to_string)
-        else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "{bin} did not print its address; it said {line:?}\n{}",
-                fs::read_to_string(dir.join("server.log")).unwrap_or_default()
-            );
-        };
+        let (child, base_url) = spawn(bin, &dir, 0);
         let port = base_url
             .rsplit(':')
             .next()
             .and_then(|p| p.parse().ok())
             .expect("the banner's address ends with the port");
-
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
             .timeout_global(Some(Duration::from_secs(10)))
             .build()
             .new_agent();
-        // The port is bound before the banner; wait for the first answer so
-        // the step has finished starting (its database is open) when we return.
-        if let Err(e) = agent.get(&base_url).call() {
-            panic!("{bin} does not answer at {base_url}: {e}");
-        }
         let step = std::path::Path::new(bin)
             .file_stem()
             .map(|stem| stem.to_string_lossy().into_owned())
             .unwrap_or_default();
         TestApp {
-            child,
+            child: RefCell::new(child),
             step,
             bin: bin.to_string(),
             base_url,
@@ -187,6 +147,17 @@ impl TestApp {
             dir,
             agent,
         }
+    }
+
+    /// Stops the app at once (as a crash would: its connections drop) and
+    /// starts it again on the same port and database, as a learner restarts
+    /// a step: pages that were open can connect again.
+    pub fn restart_on_the_same_port(&self) {
+        let mut child = self.child.borrow_mut();
+        let _ = child.kill();
+        let _ = child.wait();
+        let (new, _) = spawn(&self.bin, &self.dir, self.port);
+        *child = new;
     }
 
     /// The temporary database file this app uses.
@@ -336,8 +307,9 @@ impl TestApp {
     }
 
     fn stop_child(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let child = self.child.get_mut();
+        let _ = child.kill();
+        let _ = child.wait();
     }
 }
 
@@ -351,6 +323,64 @@ impl Drop for TestApp {
             let _ = fs::remove_dir_all(&self.dir);
         }
     }
+}
+
+/// Starts `bin` on `port` (0: any free one) with the database in `dir`;
+/// answers the process and its address once it answers HTTP.
+fn spawn(bin: &str, dir: &Path, port: u16) -> (Child, String) {
+    // Appended to: a restarted app's log follows the first one's.
+    let log = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("server.log"))
+        .expect("open the server log");
+    let mut child = Command::new(bin)
+        .args(["--port", &port.to_string(), "--db"])
+        .arg(dir.join("chat.db"))
+        .env(crate::faults::FAULTS_VARIABLE, dir.join("faults"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {bin}: {e}"));
+
+    // The banner's first line tells the port: "s06: listening on http://127.0.0.1:PORT ..."
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut stdout = BufReader::new(stdout);
+        let mut line = String::new();
+        let _ = stdout.read_line(&mut line);
+        let _ = tx.send(line);
+        // Keep reading, so that a `println!` in the step never meets a
+        // closed pipe (which would make it panic under test only).
+        let _ = std::io::copy(&mut stdout, &mut std::io::sink());
+    });
+    let line = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
+    let Some(base_url) = line
+        .split_whitespace()
+        .find(|word| word.starts_with("http://"))
+        .map(str::to_string)
+    else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!(
+            "{bin} did not print its address; it said {line:?}\n{}",
+            fs::read_to_string(dir.join("server.log")).unwrap_or_default()
+        );
+    };
+    // The port is bound before the banner; wait for the first answer so
+    // the step has finished starting (its database is open) when we return.
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
+    if let Err(e) = agent.get(&base_url).call() {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("{bin} does not answer at {base_url}: {e}");
+    }
+    (child, base_url)
 }
 
 fn reply(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Reply {

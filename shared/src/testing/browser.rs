@@ -31,14 +31,22 @@ const TIME_LIMIT: Duration = Duration::from_secs(180);
 /// (`target/screenshots/<step>-*.png`). Fails the test, with node's report,
 /// when a check fails. Answers whether the checks ran: false when they were
 /// skipped for a missing tool (never in CI, where that fails instead).
+///
+/// A check may restart the app (`await app.restart()` in the harness): it
+/// asks through a file in a folder of its own (`CONTROL_DIR`), and this
+/// function, which waits for node, restarts the app on the same port.
 pub fn check_pages(app: &TestApp, script: &str) -> bool {
-    run_checks(script, &app.step, &app.base_url)
+    run_checks(script, &app.step, &app.base_url, Some(app))
 }
 
-fn run_checks(script: &str, step: &str, base_url: &str) -> bool {
+fn run_checks(script: &str, step: &str, base_url: &str, app: Option<&TestApp>) -> bool {
     let Some(tools) = find_tools() else {
         return false;
     };
+    let control = app.map(|app| app.db_path().with_file_name("control"));
+    if let Some(control) = &control {
+        std::fs::create_dir_all(control).expect("create the control folder");
+    }
     let screenshots = target_dir().join("screenshots");
 
     let mut child = Command::new(&tools.node)
@@ -49,6 +57,7 @@ fn run_checks(script: &str, step: &str, base_url: &str) -> bool {
         .env("CHROMIUM_PATH", &tools.chromium)
         .env("STEP", step)
         .env("SCREENSHOT_DIR", &screenshots)
+        .env("CONTROL_DIR", control.clone().unwrap_or_default())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -61,6 +70,12 @@ fn run_checks(script: &str, step: &str, base_url: &str) -> bool {
     let status = loop {
         if let Some(status) = child.try_wait().expect("wait for node") {
             break Some(status);
+        }
+        if let (Some(app), Some(control)) = (app, &control)
+            && std::fs::remove_file(control.join("restart")).is_ok()
+        {
+            app.restart_on_the_same_port();
+            std::fs::write(control.join("restarted"), "").expect("answer the restart");
         }
         if started.elapsed() > TIME_LIMIT {
             let _ = child.kill();
@@ -224,6 +239,6 @@ mod tests {
     fn the_harness_reports_what_a_page_must_never_do() {
         let script = workspace_root().join("shared/browser/selftest.mjs");
         // The script serves its own pages and sets BASE_URL itself.
-        run_checks(&script.to_string_lossy(), "harness", "");
+        run_checks(&script.to_string_lossy(), "harness", "", None);
     }
 }

@@ -1,0 +1,155 @@
+// The messages page's script: sends the form's message to the API (step 13)
+// and shows the message it just sent, or why it could not (step 14), with
+// its users' nicknames (step 15); it keeps a WebSocket open (step 16) on
+// which it subscribes to its user's events (step 17), and adds each message
+// that arrives (steps 18 and 19), connecting again when the connection drops.
+//
+// An HTML form can send its fields only URL-encoded (or as multipart), and
+// POST /api/messages reads JSON: so the script reads the form and sends the
+// JSON itself, with fetch. It is a file of its own, served by the step like
+// the stylesheet: the page's Content-Security-Policy (step 04) runs no script
+// written inside the page.
+
+const form = document.querySelector('form#send');
+const input = form.querySelector('input[name="content"]');
+const error = form.querySelector('p.error');
+const rows = document.querySelector('table.messages tbody');
+
+form.addEventListener('submit', async (event) => {
+  // The browser would navigate away with the fields in the URL: not that.
+  event.preventDefault();
+  const fields = new FormData(form);
+  try {
+    // The ids go as the form has them, strings of digits: the API accepts them.
+    const message = await send({
+      author_id: fields.get('author_id'),
+      recipient_id: fields.get('recipient_id'),
+      content: fields.get('content'),
+    });
+    addMessage(message);
+    input.value = '';
+    error.hidden = true;
+  } catch (failure) {
+    // The text stays in the field, to be sent again.
+    error.textContent = `Not sent: ${failure.message}`;
+    error.hidden = false;
+  }
+});
+
+/** POSTs `message` to the API; answers the stored message, or throws why not. */
+async function send(message) {
+  let response;
+  try {
+    response = await fetch('/api/messages', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(message),
+    });
+  } catch {
+    throw new Error('the server does not answer. Is it running?');
+  }
+  // The API answers JSON: the message, or {"error": "..."} saying what is wrong.
+  const answer = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    throw new Error(answer.error ?? `the server answered ${response.status}`);
+  }
+  return answer;
+}
+
+/** The ids of the messages in the table: none is ever added twice (step 19). */
+const shown = new Set([...rows.querySelectorAll('tr[data-id]')].map((row) => Number(row.dataset.id)));
+
+/**
+ * Adds `message` at the end of the table, unless it is there already: the
+ * page that sends a message gets it twice, from the POST's answer and from
+ * the WebSocket, in either order.
+ */
+function addMessage(message) {
+  if (shown.has(message.id)) return;
+  shown.add(message.id);
+  rows.append(messageRow(message));
+  document.querySelector('p.empty')?.remove();
+}
+
+/**
+ * A table row for `message`, as the page's own rows are. Built from DOM
+ * nodes: text added with `append` is never read as HTML, so a message
+ * `<img src=x onerror=...>` shows as that text (never use innerHTML here).
+ */
+function messageRow(message) {
+  const date = document.createElement('time');
+  date.dateTime = message.date;
+  date.textContent = `${message.date.slice(0, 10)} ${message.date.slice(11, 16)} UTC`;
+  const row = document.createElement('tr');
+  row.dataset.id = message.id;
+  for (const value of [date, message.author.nickname, message.recipient.nickname, message.content]) {
+    const cell = document.createElement('td');
+    cell.append(value);
+    row.append(cell);
+  }
+  return row;
+}
+
+// The WebSocket (step 16). Its frames are JSON text, {"event": "...",
+// "data": ...}: `emit` and `on` give them names, as Socket.IO's `emit` and
+// `on` do.
+let socket;
+
+/** Sends the event `event`, with `data`, to the server. */
+function emit(event, data) {
+  socket.send(JSON.stringify({ event, data }));
+}
+
+/** What to do with each event the server sends, by name: see `on`. */
+const handlers = new Map();
+
+/** Calls `handler(data)` for each event `event` the server sends (step 18). */
+function on(event, handler) {
+  handlers.set(event, handler);
+}
+
+// Whose page this is: the server wrote it on <body> (step 17).
+const me = { id: Number(document.body.dataset.userId), nickname: document.body.dataset.nickname };
+
+// The connection, made again whenever it drops (step 19): a server restart,
+// a network gone and back. The first try after half a second, then after
+// twice as long each time, up to 8 s, so that a server that stays down is
+// not called in a tight loop. Socket.IO did this by itself.
+const status = document.querySelector('p.status');
+let retryIn = 500;
+
+function connect() {
+  socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
+  socket.addEventListener('open', () => {
+    emit('connect-ack', `the messages page of ${me.nickname} is connected`);
+    emit('subscribe', { user_id: me.id });
+  });
+  socket.addEventListener('message', (frame) => {
+    const { event, data } = JSON.parse(frame.data);
+    handlers.get(event)?.(data);
+  });
+  socket.addEventListener('close', () => {
+    document.body.dataset.subscribed = 'no';
+    status.textContent = `not connected: trying again in ${retryIn / 1000} s…`;
+    setTimeout(connect, retryIn);
+    retryIn = Math.min(retryIn * 2, 8000);
+  });
+}
+
+connect();
+
+// The server confirms the subscription: from now on, nothing is missed.
+on('subscribed', async () => {
+  const reconnected = document.body.dataset.subscribed === 'no';
+  document.body.dataset.subscribed = 'yes';
+  status.textContent = 'connected: new messages appear as they are sent';
+  retryIn = 500;
+  if (reconnected) {
+    // What was sent while the page was not connected.
+    const response = await fetch(`/api/messages/with/${me.id}`).catch(() => null);
+    if (response?.ok) (await response.json()).forEach(addMessage);
+  }
+});
+
+// A new message to or from this page's user (steps 18 and 19).
+on('message', addMessage);

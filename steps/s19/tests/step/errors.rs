@@ -1,0 +1,130 @@
+//! Errors as JSON (step 02b): bad input gets a 4xx with `{"error": ...}` and
+//! writes nothing; a failing query gets a 500; the server keeps serving.
+
+use serde_json::json;
+use shared::testing::{USERS, assert_json_error, user_json};
+
+#[test]
+fn a_user_with_a_missing_empty_or_mistyped_field_is_rejected_and_nothing_is_written() {
+    let app = shared::test_app!();
+    let bad_bodies = [
+        (
+            json!({"name": "Alice", "email": "alice@foo.com"}),
+            "missing field `nickname`",
+        ),
+        (
+            json!({"name": "Alice", "email": "alice@foo.com", "nickname": ""}),
+            "nickname must not be empty",
+        ),
+        (
+            json!({"name": "  ", "email": "alice@foo.com", "nickname": "alice"}),
+            "name must not be empty",
+        ),
+        (
+            json!({"name": "Alice", "email": 42, "nickname": "alice"}),
+            "invalid type",
+        ),
+        (
+            json!({"name": null, "email": "alice@foo.com", "nickname": "alice"}),
+            "invalid type",
+        ),
+        (json!([1, 2, 3]), "invalid type"),
+        (json!({}), "missing field"),
+    ];
+    for (body, hint) in bad_bodies {
+        assert_json_error(&app.post_json("/api/users", &body), 422, hint);
+    }
+    assert_eq!(app.count_rows("users"), 0);
+}
+
+#[test]
+fn malformed_json_is_rejected_with_a_json_error() {
+    let app = shared::test_app!();
+    assert_json_error(
+        &app.post("/api/users", "application/json", "{\"name\": \"Al"),
+        422,
+        "invalid JSON body",
+    );
+    assert_eq!(app.count_rows("users"), 0);
+}
+
+#[test]
+fn an_empty_body_is_told_to_send_the_fields() {
+    let app = shared::test_app!();
+    // With or without a Content-Type, as `http POST :5001/api/users` sends it.
+    assert_json_error(
+        &app.post("/api/users", "application/json", ""),
+        422,
+        "the body is empty",
+    );
+    assert_json_error(
+        &app.request("POST", "/api/users", &[("Content-Length", "0")]),
+        422,
+        "the body is empty",
+    );
+    assert_eq!(app.count_rows("users"), 0);
+}
+
+#[test]
+fn a_body_that_is_not_json_gets_415() {
+    let app = shared::test_app!();
+    let form = app.post(
+        "/api/users",
+        "application/x-www-form-urlencoded",
+        "name=Alice&email=alice%40foo.com&nickname=alice",
+    );
+    assert_json_error(&form, 415, "Content-Type: application/json");
+    assert_eq!(app.count_rows("users"), 0);
+}
+
+#[test]
+fn a_body_over_the_size_limit_gets_a_json_413() {
+    let app = shared::test_app!();
+    let huge = "x".repeat(3 * 1024 * 1024);
+    let body = json!({"name": huge, "email": "alice@foo.com", "nickname": "alice"});
+    assert_json_error(
+        &app.post_json("/api/users", &body),
+        413,
+        "larger than allowed",
+    );
+    assert_eq!(app.count_rows("users"), 0);
+}
+
+#[test]
+fn the_server_keeps_serving_after_bad_input() {
+    let app = shared::test_app!();
+    for _ in 0..3 {
+        app.post("/api/users", "application/json", "not json");
+    }
+    let reply = app.post_json("/api/users", &user_json(USERS[0]));
+    assert_eq!(reply.status, 201);
+}
+
+#[test]
+fn a_query_that_panics_gets_a_500_and_the_next_one_works() {
+    let app = shared::test_app!();
+    app.make_the_next_query_panic();
+    // The details stay in the server's log.
+    assert_json_error(
+        &app.post_json("/api/users", &user_json(USERS[0])),
+        500,
+        "database error",
+    );
+    assert_eq!(app.count_rows("users"), 0, "the panic wrote nothing");
+    assert_eq!(
+        app.post_json("/api/users", &user_json(USERS[0])).status,
+        201
+    );
+    assert_eq!(app.count_rows("users"), 1);
+}
+
+#[test]
+fn an_unknown_url_gets_a_json_404() {
+    let app = shared::test_app!();
+    assert_json_error(&app.get("/api/nothing"), 404, "/api/nothing");
+    assert_json_error(
+        &app.post_json("/api/version", &json!({})),
+        404,
+        "POST /api/version",
+    );
+}

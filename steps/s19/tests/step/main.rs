@@ -1,0 +1,13 @@
+//! Step 19 against its real binary: each test starts the step on a free port
+//! with a temporary database (`shared::test_app!()`) and talks to it as a
+//! client would. One module per feature, in the order the steps add them.
+
+mod alive;
+mod database;
+mod errors;
+mod messages;
+mod pages;
+mod tutorial;
+mod users;
+mod version;
+mod websocket;

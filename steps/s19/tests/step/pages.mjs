@@ -1,0 +1,317 @@
+// Step 19's pages in a real browser: headless Chromium, driven by playwright-core.
+//
+// pages.rs, next to this file, starts the step with the tutorial's sample
+// users and messages, plus a user whose nickname and name contain markup and
+// a message whose content does, then runs this file with node's test runner.
+// Every page opened with `open` is also checked for requests leaving this
+// machine, errors in the browser console and dialogs
+// (shared/browser/harness.mjs). Screenshots go to target/screenshots/.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  app,
+  documentHeaders,
+  expectConsoleErrors,
+  inlineScriptIsRefused,
+  open,
+  screenshot,
+} from '../../../../shared/browser/harness.mjs';
+
+// What the API says the users are: the page must show exactly these.
+const users = await app.getJson('/api/users');
+
+test('the users page shows every user as "nickname (name)", linking to their messages', async (t) => {
+  assert.equal(users.length, 4, 'the 3 sample users and the one with markup');
+  const page = await open(t, '/front/users');
+  await screenshot(page, 'users');
+
+  const links = page.locator('ul.users li a:not(.email)');
+  assert.deepEqual(
+    await links.allTextContents(),
+    users.map((user) => `${user.nickname} (${user.name})`),
+  );
+  for (const [i, user] of users.entries()) {
+    assert.equal(await links.nth(i).getAttribute('href'), `/front/messages/${user.id}`);
+  }
+});
+
+test('each email is a mailto: link', async (t) => {
+  const page = await open(t, '/front/users');
+  const emails = page.locator('ul.users li a.email');
+  assert.deepEqual(
+    await emails.allTextContents(),
+    users.map((user) => user.email),
+  );
+  for (const [i, user] of users.entries()) {
+    assert.equal(await emails.nth(i).getAttribute('href'), `mailto:${user.email}`);
+  }
+});
+
+test('the stylesheet is loaded and applied', async (t) => {
+  const page = await open(t, '/front/users');
+  // Ask the browser how it draws the elements, with static/style.css applied.
+  const style = (selector, property) =>
+    page.locator(selector).first().evaluate((element, property) =>
+      getComputedStyle(element).getPropertyValue(property), property);
+  assert.equal(await style('h1', 'color'), 'rgb(42, 93, 132)'); // #2a5d84
+  assert.equal(await style('ul.users', 'list-style-type'), 'none');
+  assert.equal(await style('ul.users li', 'border-top-left-radius'), '6px');
+  assert.equal(await style('ul.users a.email', 'float'), 'right');
+});
+
+test('markup in a nickname or a name is shown as text, and nothing runs', async (t) => {
+  const marked = users.find((user) => user.nickname.includes('<script>'));
+  assert.ok(marked, 'pages.rs adds a user with markup in their nickname');
+  const page = await open(t, '/front/users');
+
+  // The text a person sees (innerText: as drawn on screen) is the markup itself...
+  const link = page.locator(`ul.users a[href="/front/messages/${marked.id}"]`);
+  assert.equal(await link.innerText(), `${marked.nickname} (${marked.name})`);
+  // ...and the browser made no elements of it.
+  assert.equal(await page.locator('ul.users script, ul.users b, ul.users img').count(), 0);
+  // Had any of it run, an alert would have opened: `open` fails the check on any dialog.
+});
+
+test('the page allows scripts from this server only: an injected inline script is refused', async (t) => {
+  const page = await open(t, '/front/users');
+  const headers = await documentHeaders(page);
+  assert.match(headers['content-security-policy'], /default-src 'self'/);
+  assert.equal(headers['x-content-type-options'], 'nosniff');
+  assert.ok(await inlineScriptIsRefused(page), 'an inline script added to the page ran');
+});
+
+test('opening / lands on the users page', async (t) => {
+  const page = await open(t, '/');
+  assert.equal(new URL(page.url()).pathname, '/front/users');
+  assert.equal(await page.title(), 'Users');
+});
+
+/** A date as the pages show it: `2026-11-26T09:30:00Z` → `2026-11-26 09:30 UTC`. */
+const readable = (date) => `${date.slice(0, 10)} ${date.slice(11, 16)} UTC`;
+
+test('the messages page shows the conversation as the API has it, oldest first', async (t) => {
+  const conversation = await app.getJson('/api/messages/with/1');
+  assert.equal(conversation.length, 7, "alice's six sample messages and the one with markup");
+  const page = await open(t, '/front/messages/1');
+  await screenshot(page, 'messages');
+  assert.equal(await page.title(), 'Messages of alice');
+  assert.equal(await page.locator('h1').innerText(), 'Messages of alice (Alice Caroll)');
+
+  const rows = page.locator('table.messages tbody tr');
+  assert.equal(await rows.count(), conversation.length);
+  for (const [i, message] of conversation.entries()) {
+    const cells = await rows.nth(i).locator('td').allInnerTexts();
+    assert.deepEqual(cells, [
+      readable(message.date),
+      message.author.nickname,
+      message.recipient.nickname,
+      message.content,
+    ]);
+    const time = rows.nth(i).locator('time');
+    assert.equal(await time.getAttribute('datetime'), message.date);
+  }
+  assert.equal(await page.locator('table.messages img, table.messages b').count(), 0);
+});
+
+test('a user on the users page leads to their messages, and the link leads back', async (t) => {
+  const page = await open(t, '/front/users');
+  await page.getByRole('link', { name: 'bob (Bob Morane)' }).click();
+  await page.waitForURL('**/front/messages/2');
+  assert.equal(await page.locator('h1').innerText(), 'Messages of bob (Bob Morane)');
+  await page.getByRole('link', { name: 'all the users' }).click();
+  await page.waitForURL('**/front/users');
+});
+
+test('an unknown user gets a 404 page that leads back to the users', async (t) => {
+  const page = await open(t, '/front/messages/99', { status: 404 });
+  await screenshot(page, 'no-such-user');
+  assert.equal(await page.locator('h1').innerText(), 'No such user');
+  await page.getByRole('link', { name: 'See all the users.' }).click();
+  await page.waitForURL('**/front/users');
+});
+
+/** Sends the form of `page`, with `send` (a click or Enter), and waits for the API's answer. */
+async function sendFromTheForm(page, to, content, send) {
+  await page.getByLabel('To').selectOption({ label: to });
+  await page.getByLabel('Message').fill(content);
+  const answer = page.waitForResponse(
+    (response) => response.url().endsWith('/api/messages') && response.request().method() === 'POST',
+  );
+  await send();
+  return answer;
+}
+
+test('the Send button stores the message, and the page stays', async (t) => {
+  const page = await open(t, '/front/messages/1');
+  const before = (await app.getJson('/api/messages')).length;
+  const answer = await sendFromTheForm(page, 'charlie', 'sent with the button', () =>
+    page.getByRole('button', { name: 'Send' }).click(),
+  );
+  assert.equal(answer.status(), 201);
+  const messages = await app.getJson('/api/messages');
+  assert.equal(messages.length, before + 1);
+  const stored = messages.at(-1);
+  assert.deepEqual(
+    [stored.author_id, stored.recipient_id, stored.content],
+    [1, 3, 'sent with the button'],
+  );
+  assert.equal(new URL(page.url()).pathname + new URL(page.url()).search, '/front/messages/1');
+});
+
+test('Enter in the message stores it too, and markup goes as text', async (t) => {
+  const page = await open(t, '/front/messages/2');
+  const content = '<script>alert("typed")</script>';
+  const answer = await sendFromTheForm(page, 'alice', content, () =>
+    page.getByLabel('Message').press('Enter'),
+  );
+  assert.equal(answer.status(), 201);
+  const stored = (await app.getJson('/api/messages')).at(-1);
+  assert.deepEqual([stored.author_id, stored.recipient_id, stored.content], [2, 1, content]);
+  assert.equal(new URL(page.url()).search, '', 'no navigation with the fields in the URL');
+});
+
+test('a sent message appears once at the end of the table, without a reload, and the field empties', async (t) => {
+  const page = await open(t, '/front/messages/3');
+  await page.evaluate(() => (window.notReloaded = true));
+  const rows = page.locator('table.messages tbody tr');
+  const before = await rows.count();
+  const content = '<img src=x onerror="alert(\'row ran\')"> & <b>bold?</b>';
+  const answer = await sendFromTheForm(page, 'bob', content, () =>
+    page.getByRole('button', { name: 'Send' }).click(),
+  );
+  const stored = await answer.json();
+  await page.waitForFunction((n) => document.querySelectorAll('table.messages tbody tr').length > n, before);
+  await page.waitForTimeout(300); // a second row, were one coming, would be there by now
+  assert.equal(await rows.count(), before + 1);
+  assert.deepEqual(await rows.last().locator('td').allInnerTexts(), [
+    readable(stored.date),
+    stored.author.nickname,
+    stored.recipient.nickname,
+    content,
+  ]);
+  assert.equal(await rows.last().locator('time').getAttribute('datetime'), stored.date);
+  assert.equal(await page.locator('table.messages img, table.messages b').count(), 0);
+  assert.equal(await page.getByLabel('Message').inputValue(), '');
+  assert.equal(await page.locator('p.error').isHidden(), true);
+  assert.equal(await page.evaluate(() => window.notReloaded), true, 'the page was reloaded');
+  await screenshot(page, 'sent');
+});
+
+test('a message the server refuses shows why on the page, and keeps the text', async (t) => {
+  const page = await open(t, '/front/messages/1');
+  expectConsoleErrors(page, /status of 422/); // Chromium notes each failed request
+  const answer = await sendFromTheForm(page, 'bob', '   ', () =>
+    page.getByRole('button', { name: 'Send' }).click(),
+  );
+  assert.equal(answer.status(), 422);
+  const error = page.getByRole('alert');
+  await error.waitFor();
+  assert.equal(await error.innerText(), 'Not sent: content must not be empty');
+  assert.equal(await page.getByLabel('Message').inputValue(), '   ');
+  await screenshot(page, 'refused');
+
+  // Sent again, right: the error goes and the message is stored.
+  await sendFromTheForm(page, 'bob', 'better', () => page.getByLabel('Message').press('Enter'));
+  await error.waitFor({ state: 'hidden' });
+});
+
+test('when the server does not answer, the page says so and keeps the text', async (t) => {
+  const page = await open(t, '/front/messages/1');
+  expectConsoleErrors(page, /ERR_CONNECTION_REFUSED/);
+  // As if the server had stopped: the browser cannot reach it.
+  await page.route('**/api/messages', (route) => route.abort('connectionrefused'));
+  await page.getByLabel('Message').fill('anyone there?');
+  await page.getByRole('button', { name: 'Send' }).click();
+  const error = page.getByRole('alert');
+  await error.waitFor();
+  assert.equal(await error.innerText(), 'Not sent: the server does not answer. Is it running?');
+  assert.equal(await page.getByLabel('Message').inputValue(), 'anyone there?');
+});
+
+/** Opens the messages page of user `userId`, once its WebSocket is subscribed. */
+async function openLive(t, userId) {
+  const page = await open(t, `/front/messages/${userId}`);
+  await page.locator('body[data-subscribed="yes"]').waitFor({ state: 'attached' });
+  return page;
+}
+
+test("alice's message appears at once, once, on bob's page and on her other pages, and on no one else's", async (t) => {
+  const [alice, aliceElsewhere, bob, charlie] = await Promise.all(
+    [1, 1, 2, 3].map((id) => openLive(t, id)),
+  );
+  const rowsOf = (page) => page.locator('table.messages tbody tr');
+  const before = await Promise.all([alice, aliceElsewhere, bob, charlie].map((p) => rowsOf(p).count()));
+  const content = 'live <img src=x onerror="alert(\'live ran\')">';
+  const answer = await sendFromTheForm(alice, 'bob', content, () =>
+    alice.getByRole('button', { name: 'Send' }).click(),
+  );
+  const stored = await answer.json();
+  for (const [i, page] of [alice, aliceElsewhere, bob].entries()) {
+    const row = page.locator(`table.messages tbody tr[data-id="${stored.id}"]`);
+    await row.waitFor();
+    assert.deepEqual(await row.locator('td').allInnerTexts(), [
+      readable(stored.date),
+      'alice',
+      'bob',
+      content,
+    ]);
+    assert.equal(await page.locator('table.messages img').count(), 0);
+    // The sending page had it twice, from the POST and from its socket: shown once.
+    await page.waitForTimeout(300);
+    assert.equal(await rowsOf(page).count(), before[i] + 1);
+  }
+  await screenshot(bob, 'arrived');
+  assert.equal(await rowsOf(charlie).count(), before[3], "charlie's page is unchanged");
+});
+
+test('after the server restarts, a page connects again by itself and the next message arrives', async (t) => {
+  const bob = await openLive(t, 2);
+  // While the server is down, the browser notes each failed try in the console.
+  expectConsoleErrors(bob, /WebSocket connection to .* failed|ERR_CONNECTION_REFUSED/);
+  const status = bob.getByRole('status');
+  assert.match(await status.innerText(), /^connected/);
+
+  await app.restart();
+  // The page noticed (it tries again half a second later, at the earliest)...
+  await bob.locator('body[data-subscribed="no"]').waitFor({ state: 'attached' });
+  // ...and is connected again.
+  await bob.locator('body[data-subscribed="yes"]').waitFor({ state: 'attached', timeout: 15_000 });
+  assert.match(await status.innerText(), /^connected/);
+
+  const response = await fetch(app.url('/api/messages'), {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ author_id: 3, recipient_id: 2, content: 'after the restart' }),
+  });
+  assert.equal(response.status, 201);
+  const stored = await response.json();
+  await bob.locator(`table.messages tbody tr[data-id="${stored.id}"]`).waitFor();
+  await screenshot(bob, 'after-restart');
+});
+
+test('a page that lost its connection says so, and catches up on what it missed', async (t) => {
+  const alice = await openLive(t, 1);
+  expectConsoleErrors(alice, /WebSocket connection to .* failed|ERR_CONNECTION_REFUSED/);
+  // The network drops: the page's socket closes, and its next tries fail.
+  let networkDown = true;
+  await alice.routeWebSocket(/\/ws$/, (socket) =>
+    networkDown ? socket.close() : socket.connectToServer(),
+  );
+  await alice.evaluate(() => socket.close());
+  const status = alice.getByRole('status');
+  await alice.locator('body[data-subscribed="no"]').waitFor({ state: 'attached' });
+  assert.match(await status.innerText(), /^not connected: trying again/);
+  await screenshot(alice, 'not-connected');
+
+  // Meanwhile, bob writes to alice; then the network comes back.
+  const response = await fetch(app.url('/api/messages'), {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ author_id: 2, recipient_id: 1, content: 'while you were away' }),
+  });
+  const stored = await response.json();
+  networkDown = false;
+  await alice.locator('body[data-subscribed="yes"]').waitFor({ state: 'attached', timeout: 15_000 });
+  await alice.locator(`table.messages tbody tr[data-id="${stored.id}"]`).waitFor();
+});
