@@ -134,7 +134,10 @@ fn markup_in_a_message_is_shown_as_text() {
     let body = json!({"author_id": 1, "recipient_id": 2, "content": markup});
     assert_eq!(app.post_json("/api/messages", &body).status, 201);
     let page = app.get("/front/messages/2").body;
-    assert!(page.contains("<td>&lt;img src=x onerror=alert(1)&gt;</td>"), "{page}");
+    assert!(
+        page.contains("<td>&lt;img src=x onerror=alert(1)&gt;</td>"),
+        "{page}"
+    );
     assert!(!page.contains("<img"));
 }
 
