@@ -177,6 +177,16 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("cannot count the rows of {table}: {e}"))
     }
 
+    /// The names of the columns of `table`, in order, as the database file has them.
+    pub fn column_names(&self, table: &str) -> Vec<String> {
+        rusqlite::Connection::open(self.db_path())
+            .and_then(|db| {
+                let mut statement = db.prepare("SELECT name FROM pragma_table_info(?1)")?;
+                statement.query_map([table], |row| row.get(0))?.collect()
+            })
+            .unwrap_or_else(|e| panic!("cannot read the columns of {table}: {e}"))
+    }
+
     /// The next query the step runs panics on its database thread (see
     /// `shared::faults`): for the tests of what follows a panic.
     pub fn make_the_next_query_panic(&self) {

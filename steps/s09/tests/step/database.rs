@@ -35,16 +35,10 @@ fn a_database_that_cannot_be_opened_stops_the_step_with_one_line() {
 #[test]
 fn the_users_table_has_the_four_columns() {
     let app = shared::test_app!();
-    let db = Connection::open(app.db_path()).unwrap();
-    let mut statement = db
-        .prepare("SELECT name FROM pragma_table_info('users')")
-        .unwrap();
-    let columns: Vec<String> = statement
-        .query_map([], |row| row.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    assert_eq!(columns, ["id", "name", "email", "nickname"]);
+    assert_eq!(
+        app.column_names("users"),
+        ["id", "name", "email", "nickname"]
+    );
 }
 
 #[test]
