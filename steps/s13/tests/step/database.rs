@@ -58,17 +58,8 @@ fn the_users_table_is_kept_across_restarts() {
 #[test]
 fn the_messages_table_has_its_five_columns() {
     let app = shared::test_app!();
-    let db = Connection::open(app.db_path()).unwrap();
-    let mut statement = db
-        .prepare("SELECT name FROM pragma_table_info('messages')")
-        .unwrap();
-    let columns: Vec<String> = statement
-        .query_map([], |row| row.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
     assert_eq!(
-        columns,
+        app.column_names("messages"),
         ["id", "content", "author_id", "recipient_id", "date"]
     );
 }
