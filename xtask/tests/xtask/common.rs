@@ -1,8 +1,10 @@
 //! What the test modules share: running the xtask binary, and temporary folders.
 
 use std::fs;
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::Duration;
 
 /// `xtask COMMAND`, ready for more arguments and environment.
 pub fn xtask(command: &str) -> Command {
@@ -93,4 +95,20 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.0);
     }
+}
+
+/// A port nobody listens on now (never 5001, where a learner may run a step).
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// An HTTP client that takes any status as an answer and follows no redirect.
+pub fn http() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .new_agent()
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::common::{TempDir, text, xtask};
+use crate::common::{TempDir, free_port, http, text, xtask};
 
 struct Sandbox {
     dir: PathBuf,
@@ -108,20 +108,6 @@ impl Drop for Sandbox {
             eprintln!("--- server log ---\n{}", log.unwrap_or_default());
         }
     }
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
-fn http() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .timeout_global(Some(Duration::from_secs(10)))
-        .build()
-        .new_agent()
 }
 
 /// Is a process with this PID still there (a zombie counts as gone)?

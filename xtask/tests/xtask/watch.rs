@@ -12,14 +12,13 @@
 
 use std::fs;
 use std::io::Read;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use crate::common::{TempDir, text, xtask};
+use crate::common::{TempDir, free_port, http, text, xtask};
 
 /// How long any one thing may take before the test fails. Generous: the
 /// machine may be busy compiling something else.
@@ -264,20 +263,6 @@ fn real_target() -> PathBuf {
         .parent()
         .unwrap()
         .to_path_buf()
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
-fn http() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .timeout_global(Some(Duration::from_secs(5)))
-        .build()
-        .new_agent()
 }
 
 /// The seconds in "s91 rebuilt in 1.4 s, serving again".
