@@ -1,23 +1,23 @@
 //! Faults on purpose, for the tests only: what happens when a query panics?
 //!
 //! Each step's `src/db.rs` calls [`before_query`] at the start of every job on
-//! the database thread. In a normal build (`cargo run`) it does nothing. In a
-//! test build (the `faults` feature, which the steps' tests turn on through
-//! `shared/testing`), when the environment variable `CHAT_TUTORIAL_FAULTS`
-//! names a file and that file says `panic`, the file is removed and the query
-//! panics: one panic per file written. `TestApp::make_the_next_query_panic`
-//! writes it.
+//! the database thread. It does nothing unless the environment variable
+//! `CHAT_TUTORIAL_FAULTS` names a file (which only the tests do) and that file
+//! says `panic`: then the file is removed and the query panics, one panic per
+//! file written. `TestApp::make_the_next_query_panic` writes it. A release
+//! build leaves it out unless built with the `faults` feature (bench/run's
+//! poison check); a debug build, `cargo run`'s and the tests', has it.
 
 /// The environment variable that names the fault file.
 pub const FAULTS_VARIABLE: &str = "CHAT_TUTORIAL_FAULTS";
 
 /// Called by the database thread before each query; see the module's text.
-#[cfg(not(feature = "faults"))]
+#[cfg(not(any(debug_assertions, feature = "faults")))]
 #[inline(always)]
 pub fn before_query() {}
 
 /// Called by the database thread before each query; see the module's text.
-#[cfg(feature = "faults")]
+#[cfg(any(debug_assertions, feature = "faults"))]
 pub fn before_query() {
     use std::path::PathBuf;
     use std::sync::OnceLock;

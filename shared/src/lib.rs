@@ -1,6 +1,6 @@
 //! Plumbing shared by every step of the tutorial: the command line, start-up
-//! (binding the port, the banner), logging and Ctrl-C; with the `testing`
-//! feature, the helpers the steps' tests use.
+//! (binding the port, the banner), logging and Ctrl-C; and, in `testing`, the
+//! helpers the steps' tests use.
 //!
 //! Nothing here is part of a lesson. The SQL, the routes, the JSON shapes and
 //! the pages live in each step's `src/main.rs`, where a learner reads them.
@@ -21,7 +21,6 @@ pub use plumbing::plumbing;
 /// then requests must name a loopback host (see [`plumbing`]).
 static LOOPBACK_ONLY: OnceLock<bool> = OnceLock::new();
 
-#[cfg(feature = "testing")]
 pub mod testing;
 
 /// The tutorial's sample data, as its README creates it with httpie: for the
