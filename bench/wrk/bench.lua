@@ -1,12 +1,13 @@
--- wrk script for bench/run. One file, three modes, chosen by the first
+-- wrk script for bench/run. One file, four modes, chosen by the first
 -- argument after `--` on wrk's command line:
 --
---   wrk ... -s bench/wrk/bench.lua URL -- get     the URL's path, unchanged (static: fastest)
---   wrk ... -s bench/wrk/bench.lua URL -- post    POST /api/users, a new user per request
---   wrk ... -s bench/wrk/bench.lua URL -- mix     80 % GET /api/users/<1..3>, 20 % POST /api/users
+--   wrk ... -s bench/wrk/bench.lua URL -- get           the URL's path, unchanged (static: fastest)
+--   wrk ... -s bench/wrk/bench.lua URL -- post          POST /api/users, a new user per request
+--   wrk ... -s bench/wrk/bench.lua URL -- post-message  POST /api/messages, from user 1 to user 2
+--   wrk ... -s bench/wrk/bench.lua URL -- mix           80 % GET /api/users/<1..3>, 20 % POST /api/users
 --
--- A second argument tags the users created, so several runs on one database
--- stay distinguishable. Whatever the mode, `done` prints one line
+-- A second argument tags the users (their nickname) and messages (their
+-- content) created, so several runs on one database stay distinguishable. Whatever the mode, `done` prints one line
 -- `BENCH-JSON {...}` with the figures bench/run reads (latencies in µs).
 
 local threads = {}
@@ -27,6 +28,14 @@ local function new_user()
                      { ["Content-Type"] = "application/json" }, body)
 end
 
+local function new_message()
+   counter = counter + 1
+   local body = string.format(
+      '{"author_id":1,"recipient_id":2,"content":"bench-%s-%d-%d"}', tag, id, counter)
+   return wrk.format("POST", "/api/messages",
+                     { ["Content-Type"] = "application/json" }, body)
+end
+
 local function mixed()
    if math.random() < 0.2 then
       return new_user()
@@ -40,10 +49,12 @@ function init(args)
    math.randomseed(id * 7919 + os.time())
    if mode == "post" then
       request = new_user
+   elseif mode == "post-message" then
+      request = new_message
    elseif mode == "mix" then
       request = mixed
    elseif mode ~= "get" then
-      error("bench.lua: unknown mode " .. mode .. " (get, post or mix)")
+      error("bench.lua: unknown mode " .. mode .. " (get, post, post-message or mix)")
    end
 end
 
