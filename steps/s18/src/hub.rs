@@ -12,7 +12,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use tokio::sync::mpsc;
 
 /// How many events may wait for one page. A page that falls this far behind
-/// is dropped; it connects again and reloads what it missed.
+/// is dropped: its connection is closed, and it must connect again.
 const QUEUE: usize = 64;
 
 /// The open pages of each user, by user id.
