@@ -4,5 +4,6 @@
 
 mod alive;
 mod database;
+mod db_file;
 mod hello;
 mod tutorial;
