@@ -130,7 +130,9 @@ fn lesson(root: &Path, step: &Step, problems: &mut Vec<String>) -> (usize, usize
             .filter_map(|f| {
                 let text = fs::read_to_string(&f).ok()?;
                 let name = shown(f.strip_prefix(root).unwrap_or(&f));
-                Some((name, text.lines().map(str::to_string).collect()))
+                // The book's ANCHOR lines are markers, not code a lesson quotes.
+                let lines = text.lines().filter(|l| !crate::book::is_anchor_line(l));
+                Some((name, lines.map(str::to_string).collect()))
             })
             .collect()
     };

@@ -20,8 +20,8 @@ usage: scripts/diff [OLD] NEW [--code] [--stat] [other git diff options]
 
 Steps may be written 04, s04 or 4. Options starting with - go to `git diff`
 (e.g. --word-diff). The package name and the version string, which change at
-every step, are left out, and so are the step's README.md (the lesson itself),
-instance/ and target/.
+every step, are left out, and so are the book's `// ANCHOR:` marker lines, the
+step's README.md (the lesson itself), instance/ and target/.
 ";
 
 /// Changes that are not the lesson: git leaves out a change when every line
@@ -74,34 +74,13 @@ pub fn main(args: Vec<String>) -> Result<(), String> {
         _ => return Err(format!("which steps?\n\n{USAGE}")),
     };
 
-    // Copies named steps/s03 and steps/s04, so that git shows the real paths.
-    let scratch = Scratch::new()?;
-    let keep = |name: &str| {
-        if code_only {
-            CODE_ONLY.contains(&name)
-        } else {
-            !LEFT_OUT.contains(&name)
-        }
-    };
-    for step in [old, new] {
-        copy_crate(&step.dir, &scratch.folder(step), Some(&keep))
-            .map_err(|e| format!("cannot copy {}: {e}", step.dir.display()))?;
-    }
-
-    let status = Command::new("git")
-        .current_dir(&scratch.0)
-        .args(["diff", "--no-index"])
-        .args(NOISE.map(|regex| format!("-I{regex}")))
+    let (_scratch, mut git) = git_diff(old, new, code_only)?;
+    let status = git
         .args(&git_options)
         .arg("--")
         .args([old, new].map(|step| format!("steps/{}", step.name)))
         .status()
-        .map_err(|e| match e.kind() {
-            ErrorKind::NotFound => "scripts/diff uses git, which was not found: install it from \
-                 https://git-scm.com"
-                .to_string(),
-            _ => format!("cannot run git: {e}"),
-        })?;
+        .map_err(git_missing)?;
     // `git diff --no-index` exits with 1 when the folders differ: that is
     // what we asked for, not a failure.
     match status.code() {
@@ -115,6 +94,44 @@ pub fn main(args: Vec<String>) -> Result<(), String> {
         _ => Err(format!(
             "git diff failed ({status}); scripts/diff needs git 2.30 or later (git --version)"
         )),
+    }
+}
+
+/// `git diff --no-index` with the noise left out, ready for more options and
+/// then `--` and the two folders `steps/OLD` and `steps/NEW`, to run in the
+/// scratch folder that holds the copies (dropping it removes them).
+pub(crate) fn git_diff(
+    old: &Step,
+    new: &Step,
+    code_only: bool,
+) -> Result<(Scratch, Command), String> {
+    // Copies named steps/s03 and steps/s04, so that git shows the real paths.
+    let scratch = Scratch::new()?;
+    let keep = |name: &str| {
+        if code_only {
+            CODE_ONLY.contains(&name)
+        } else {
+            !LEFT_OUT.contains(&name)
+        }
+    };
+    for step in [old, new] {
+        copy_crate(&step.dir, &scratch.folder(step), Some(&keep))
+            .map_err(|e| format!("cannot copy {}: {e}", step.dir.display()))?;
+    }
+    let mut git = Command::new("git");
+    git.current_dir(&scratch.0)
+        .args(["diff", "--no-index"])
+        .args(NOISE.map(|regex| format!("-I{regex}")));
+    Ok((scratch, git))
+}
+
+pub(crate) fn git_missing(e: io::Error) -> String {
+    match e.kind() {
+        ErrorKind::NotFound => {
+            "scripts/diff uses git, which was not found: install it from https://git-scm.com"
+                .to_string()
+        }
+        _ => format!("cannot run git: {e}"),
     }
 }
 
@@ -132,14 +149,31 @@ fn copy_crate(from: &Path, to: &Path, keep: Option<&dyn Fn(&str) -> bool>) -> io
         if entry.file_type()?.is_dir() {
             copy_crate(&entry.path(), &to.join(&name), None)?;
         } else {
-            fs::copy(entry.path(), to.join(&name))?;
+            copy_without_anchors(&entry.path(), &to.join(&name))?;
         }
     }
     Ok(())
 }
 
+/// Copies a file without its `ANCHOR:` lines (the book's markers: they are
+/// not part of any change a learner should read).
+fn copy_without_anchors(from: &Path, to: &Path) -> io::Result<()> {
+    let bytes = fs::read(from)?;
+    match String::from_utf8(bytes) {
+        Ok(text) if text.contains("ANCHOR") => {
+            let kept: String = text
+                .split_inclusive('\n')
+                .filter(|line| !crate::book::is_anchor_line(line))
+                .collect();
+            fs::write(to, kept)
+        }
+        Ok(text) => fs::write(to, text),
+        Err(not_text) => fs::write(to, not_text.into_bytes()),
+    }
+}
+
 /// A temporary folder, removed when dropped.
-struct Scratch(PathBuf);
+pub(crate) struct Scratch(PathBuf);
 
 impl Scratch {
     fn new() -> Result<Scratch, String> {

@@ -1,0 +1,756 @@
+//! `scripts/book`: the tutorial as an mdBook, built offline into `target/book`.
+//!
+//! The book's sources in `docs/book/` mirror the repository's layout
+//! (`docs/book/steps/s07b/README.md` is step 07b's chapter, `docs/book/README.md`
+//! the introduction), so that the relative links of the lessons and docs it
+//! includes (`../s07/README.md`, `../../README.md#the-steps`) lead to the
+//! right chapter in the book as they do on a code host. Those sources are
+//! generated here from the steps and committed:
+//!
+//! - each chapter includes its step's lesson, shows the step's change (the
+//!   diff of `scripts/diff NN --code`, in `changes.diff` beside it), then the
+//!   parts of the code marked by `ANCHOR:` lines that the step adds or changes;
+//! - `SUMMARY.md` lists the steps as they are on disk, then the appendix.
+//!
+//! `--check` (CI) fails when the committed sources are not what the steps
+//! give now. Then every `{{#include}}` must resolve, mdBook (installed at a
+//! pinned version when missing) must build without an error, and every link
+//! of the built pages must lead to a file and an id that exist.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Component, Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use crate::diff;
+use crate::steps::{self, Step};
+
+pub const USAGE: &str = "\
+usage: scripts/book [--check] [--no-build]
+
+  scripts/book             write the book's generated sources (docs/book/), then
+                           build it into target/book and check its links; open
+                           target/book/index.html
+  scripts/book --check     the same, but fail instead of writing when the
+                           committed sources are out of date with the steps (CI)
+  scripts/book --no-build  only write (or --check) the sources and their includes
+
+mdBook is installed when missing (once, a few minutes) with cargo, at version
+MDBOOK_VERSION, under ~/.cargo/tools/ (or $CARGO_HOME/tools/); MDBOOK=/path/to/mdbook
+uses another binary of that version instead.
+";
+
+/// The mdBook the book is built with: `cargo install` takes exactly this one.
+pub const MDBOOK_VERSION: &str = "0.5.4";
+
+/// Where the book's sources are (mdBook's `src`), relative to the workspace.
+const SOURCES: &str = "docs/book";
+
+/// The pages after the steps: repository files (readable on a code host too),
+/// each included by a page at the same path under docs/book/.
+const APPENDIX: [(&str, &str, u8); 6] = [
+    ("docs/flask.md", "From Flask to Rust: the concepts", 0),
+    ("docs/scripts.md", "Switching steps, and diffs", 0),
+    ("docs/browser-tests.md", "The browser tests", 0),
+    ("bench/README.md", "Benchmarks", 0),
+    ("bench/RESULTS.md", "Results", 1),
+    ("docs/README.md", "About this book", 0),
+];
+
+/// What a chapter calls the files its key code comes from, by extension.
+const LANGUAGES: [(&str, &str); 3] = [("rs", "rust"), ("js", "js"), ("css", "css")];
+
+pub fn main(args: Vec<String>) -> Result<(), String> {
+    let (mut check, mut build) = (false, true);
+    for arg in &args {
+        match arg.as_str() {
+            "-h" | "--help" => {
+                print!("{}", USAGE.replace("MDBOOK_VERSION", MDBOOK_VERSION));
+                return Ok(());
+            }
+            "--check" => check = true,
+            "--no-build" => build = false,
+            other => return Err(format!("book does not know {other:?}\n\n{USAGE}")),
+        }
+    }
+    let root = steps::workspace_root();
+    let all = steps::all(&root)?;
+    let started = Instant::now();
+
+    let generated = sources(&root, &all)?;
+    sync(&root, &generated, check)?;
+    let problems = includes(&root.join(SOURCES));
+    if !problems.is_empty() {
+        return Err(format!(
+            "{} include(s) of the book do not resolve:\n  {}",
+            problems.len(),
+            problems.join("\n  ")
+        ));
+    }
+    println!(
+        "book: {} chapters and {} diffs in {SOURCES}/ {}",
+        all.len(),
+        all.len().saturating_sub(1),
+        if check { "up to date" } else { "written" }
+    );
+    if !build {
+        return Ok(());
+    }
+
+    let mdbook = mdbook()?;
+    let out = root.join("target").join("book");
+    run_mdbook(&mdbook, &root, &out)?;
+    let (pages, links) = check_links(&out)?;
+    println!(
+        "book: built into {} in {:.1} s; {pages} pages, {links} links checked\n\
+         open {}",
+        shown(out.strip_prefix(&root).unwrap_or(&out)),
+        started.elapsed().as_secs_f64(),
+        shown(&out.join("index.html")),
+    );
+    Ok(())
+}
+
+// ------------------------------------------------------------- the sources
+
+/// Every generated file of docs/book/: path relative to the workspace, text.
+fn sources(root: &Path, all: &[Step]) -> Result<BTreeMap<PathBuf, String>, String> {
+    let mut files = BTreeMap::new();
+    let book = PathBuf::from(SOURCES);
+    let header = "<!-- Generated by scripts/book (xtask/src/book.rs): do not edit. -->\n";
+
+    // The introduction is the repository's README.
+    files.insert(
+        book.join("README.md"),
+        format!("{header}{{{{#include ../../README.md}}}}\n"),
+    );
+
+    let mut summary = String::from(
+        "# Summary\n\n[A chat application in Rust, step by step](README.md)\n\n# The steps\n\n",
+    );
+    for (index, step) in all.iter().enumerate() {
+        let previous = index.checked_sub(1).map(|i| &all[i]);
+        let folder = book.join("steps").join(&step.name);
+        let to_root = "../../../../";
+        let mut chapter = format!(
+            "{header}{{{{#include {to_root}steps/{}/README.md}}}}\n",
+            step.name
+        );
+        if let Some(previous) = previous {
+            let changes = changes(previous, step)?;
+            chapter += &format!(
+                "\n## The change, from step {}\n\n\
+                 What step {} changes in the app, as `scripts/diff {} --code` shows it \
+                 (the tests left out; [as a file](changes.diff)):\n\n",
+                number(previous),
+                number(step),
+                number(step),
+            );
+            if changes.is_empty() {
+                chapter += "Nothing: this step changes only its tests and its lesson.\n";
+            } else {
+                chapter += "```diff\n{{#include changes.diff}}\n```\n";
+            }
+            files.insert(folder.join("changes.diff"), changes);
+        }
+        let key = key_code(previous, step);
+        if !key.is_empty() {
+            chapter += &format!(
+                "\n## The code of step {}\n\n\
+                 What this step adds or changes, shown whole, from the step's files \
+                 as they are (the lines `// ANCHOR: name` and `// ANCHOR_END: name` \
+                 around each part mark it):\n",
+                number(step)
+            );
+            for (file, name) in key {
+                let language = Path::new(&file)
+                    .extension()
+                    .and_then(|e| LANGUAGES.iter().find(|(x, _)| e == *x))
+                    .map_or("text", |(_, language)| language);
+                chapter += &format!(
+                    "\n`{name}`, in `steps/{}/{file}`:\n\n```{language}\n\
+                     {{{{#include {to_root}steps/{}/{file}:{name}}}}}\n```\n",
+                    step.name, step.name
+                );
+            }
+        }
+        files.insert(folder.join("README.md"), chapter);
+        summary += &format!(
+            "- [{}](steps/{}/README.md)\n",
+            chapter_title(step),
+            step.name
+        );
+    }
+
+    summary += "\n# Appendix\n\n";
+    for (path, title, depth) in APPENDIX {
+        if !root.join(path).is_file() {
+            return Err(format!(
+                "{path} is missing (the book's appendix includes it)"
+            ));
+        }
+        let up = "../".repeat(Path::new(path).components().count() + 1);
+        files.insert(
+            book.join(path),
+            format!("{header}{{{{#include {up}{path}}}}}\n"),
+        );
+        summary += &format!("{}- [{title}]({path})\n", "  ".repeat(usize::from(depth)));
+    }
+    files.insert(book.join("SUMMARY.md"), summary);
+    Ok(files)
+}
+
+/// The step's number as the lessons write it: `07b`.
+fn number(step: &Step) -> &str {
+    step.name.strip_prefix('s').unwrap_or(&step.name)
+}
+
+/// "07b: `POST /api/messages` creates a message", from the lesson's title
+/// ("# Step 07b: ..."), or else from Cargo.toml's description.
+fn chapter_title(step: &Step) -> String {
+    let lesson = fs::read_to_string(step.dir.join("README.md")).unwrap_or_default();
+    let title = lesson
+        .lines()
+        .find_map(|line| line.strip_prefix("# "))
+        .and_then(|title| title.split_once(": "))
+        .map_or(step.title(), |(_, title)| title);
+    format!("{}: {}", number(step), title.trim())
+}
+
+/// The app's change from `old` to `new`, as `scripts/diff NEW --code` shows
+/// it, run with git's own defaults (no user's configuration) so that every
+/// machine writes the same text; git's `index` lines (blob ids) left out.
+fn changes(old: &Step, new: &Step) -> Result<String, String> {
+    let (_scratch, mut git) = diff::git_diff(old, new, true)?;
+    let null = if cfg!(windows) { "NUL" } else { "/dev/null" };
+    let output = git
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", null)
+        .args(["--no-color", "--no-ext-diff", "--"])
+        .args([old, new].map(|step| format!("steps/{}", step.name)))
+        .output()
+        .map_err(diff::git_missing)?;
+    if !matches!(output.status.code(), Some(0 | 1)) {
+        return Err(format!(
+            "git diff failed for {} -> {} ({}): {}",
+            old.name,
+            new.name,
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    Ok(text
+        .split_inclusive('\n')
+        .filter(|line| !line.starts_with("index "))
+        .collect())
+}
+
+/// The marked parts (file relative to the step, anchor name) of `step` that
+/// are new or differ from the same part of the step before, in file order.
+fn key_code(previous: Option<&Step>, step: &Step) -> Vec<(String, String)> {
+    let mut key = Vec::new();
+    for file in marked_files(&step.dir) {
+        let relative = shown(file.strip_prefix(&step.dir).unwrap_or(&file));
+        let text = fs::read_to_string(&file).unwrap_or_default();
+        let before = previous
+            .and_then(|p| fs::read_to_string(p.dir.join(&relative)).ok())
+            .map(|text| anchors(&text))
+            .unwrap_or_default();
+        for (name, region) in anchors(&text) {
+            let same = before.iter().any(|(n, r)| *n == name && *r == region);
+            if !same {
+                key.push((relative.clone(), name));
+            }
+        }
+    }
+    key
+}
+
+/// The files of a step that may hold anchors: src/ and static/, sorted.
+fn marked_files(step: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for folder in ["src", "static"] {
+        found.extend(files(&step.join(folder)));
+    }
+    found
+}
+
+/// Is this line one of the book's markers, `// ANCHOR: name` or
+/// `// ANCHOR_END: name` (or the same in a `/* */` or `<!-- -->` comment)?
+/// mdBook leaves them out of what it includes; `scripts/diff` and
+/// `cargo xtask check` ignore them.
+pub fn is_anchor_line(line: &str) -> bool {
+    anchor_of(line).is_some()
+}
+
+/// `Some((true, name))` for `// ANCHOR: name`, `Some((false, name))` for
+/// `// ANCHOR_END: name`.
+fn anchor_of(line: &str) -> Option<(bool, &str)> {
+    let text = line.trim();
+    let text = ["//", "/*", "<!--", "#"]
+        .iter()
+        .find_map(|opener| text.strip_prefix(opener))?
+        .trim_start();
+    let (start, rest) = if let Some(rest) = text.strip_prefix("ANCHOR:") {
+        (true, rest)
+    } else {
+        (false, text.strip_prefix("ANCHOR_END:")?)
+    };
+    let name = rest.trim_start();
+    let end = name
+        .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
+        .unwrap_or(name.len());
+    (end > 0).then(|| (start, &name[..end]))
+}
+
+/// The anchored regions of a file, in order: name, and the lines between its
+/// markers (other markers left out, as mdBook does).
+fn anchors(text: &str) -> Vec<(String, String)> {
+    let mut done = Vec::new();
+    let mut open: Vec<(String, String)> = Vec::new();
+    for line in text.lines() {
+        match anchor_of(line) {
+            Some((true, name)) => open.push((name.to_string(), String::new())),
+            Some((false, name)) => {
+                if let Some(at) = open.iter().position(|(n, _)| n == name) {
+                    done.push(open.remove(at));
+                }
+            }
+            None => {
+                for (_, region) in &mut open {
+                    region.push_str(line);
+                    region.push('\n');
+                }
+            }
+        }
+    }
+    done
+}
+
+/// Writes the generated files that differ (or, with `check`, fails naming
+/// them), and removes (or names) the files of docs/book/ that are not generated.
+fn sync(root: &Path, generated: &BTreeMap<PathBuf, String>, check: bool) -> Result<(), String> {
+    let mut stale = Vec::new();
+    for (path, text) in generated {
+        let on_disk = fs::read_to_string(root.join(path)).ok();
+        if on_disk.map(|t| t.replace("\r\n", "\n")).as_deref() == Some(text.as_str()) {
+            continue;
+        }
+        stale.push(shown(path));
+        if !check {
+            let path = root.join(path);
+            if let Some(folder) = path.parent() {
+                fs::create_dir_all(folder)
+                    .map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
+            }
+            fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        }
+    }
+    let mut extra = Vec::new();
+    for file in files(&root.join(SOURCES)) {
+        let relative = file.strip_prefix(root).unwrap_or(&file).to_path_buf();
+        if !generated.contains_key(&relative) {
+            extra.push(shown(&relative));
+            if !check {
+                fs::remove_file(&file)
+                    .map_err(|e| format!("cannot remove {}: {e}", file.display()))?;
+            }
+        }
+    }
+    if check && !(stale.is_empty() && extra.is_empty()) {
+        let mut why = String::from("the book's sources are out of date with the steps:\n");
+        for path in &stale {
+            why += &format!("  {path}  (differs from what the steps give now)\n");
+        }
+        for path in &extra {
+            why += &format!("  {path}  (not generated: no step or page gives it)\n");
+        }
+        why +=
+            "Run scripts/book to write them, read the change (git diff docs/book), and commit it.";
+        return Err(why);
+    }
+    for path in stale.iter().chain(&extra) {
+        println!("book: updated {path}");
+    }
+    Ok(())
+}
+
+/// The `{{#include PATH}}` and `{{#include PATH:ANCHOR}}` of the book's pages
+/// that do not resolve: a file missing, an anchor missing or empty.
+fn includes(sources: &Path) -> Vec<String> {
+    let mut problems = Vec::new();
+    for page in files(sources) {
+        let Ok(text) = fs::read_to_string(&page) else {
+            continue;
+        };
+        let folder = page.parent().unwrap_or(sources);
+        for (line, include) in text.lines().enumerate().flat_map(|(i, l)| {
+            l.match_indices("{{#include ")
+                .filter_map(move |(at, _)| {
+                    let rest = &l[at + "{{#include ".len()..];
+                    rest.find("}}").map(|end| (i + 1, rest[..end].trim()))
+                })
+                .collect::<Vec<_>>()
+        }) {
+            let (path, anchor) = match include.split_once(':') {
+                Some((path, anchor)) => (path, Some(anchor)),
+                None => (include, None),
+            };
+            let where_ = format!("{}:{line}: {{{{#include {include}}}}}", shown(&page));
+            let Ok(target) = fs::read_to_string(folder.join(path)) else {
+                problems.push(format!("{where_}: no file {path}"));
+                continue;
+            };
+            let Some(anchor) = anchor.filter(|a| !a.chars().all(|c| c.is_ascii_digit())) else {
+                continue;
+            };
+            match anchors(&target)
+                .into_iter()
+                .find(|(name, _)| name == anchor)
+            {
+                None => problems.push(format!(
+                    "{where_}: {path} has no `ANCHOR: {anchor}` ... `ANCHOR_END: {anchor}`"
+                )),
+                Some((_, region)) if region.trim().is_empty() => problems.push(format!(
+                    "{where_}: the anchor {anchor} of {path} marks nothing"
+                )),
+                Some(_) => {}
+            }
+        }
+    }
+    problems
+}
+
+// ------------------------------------------------------------------ mdBook
+
+/// The pinned mdBook: `$MDBOOK`, or the one installed under
+/// `$CARGO_HOME/tools/mdbook-VERSION/`, installed there first when missing.
+fn mdbook() -> Result<PathBuf, String> {
+    if let Some(path) = std::env::var_os("MDBOOK") {
+        let path = PathBuf::from(path);
+        let version = mdbook_version(&path)
+            .ok_or_else(|| format!("MDBOOK={} does not run", path.display()))?;
+        if version != MDBOOK_VERSION {
+            return Err(format!(
+                "MDBOOK={} is mdBook {version}; the book is built with {MDBOOK_VERSION}",
+                path.display()
+            ));
+        }
+        return Ok(path);
+    }
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .or_else(|| std::env::var_os("USERPROFILE"))
+                .map(|home| PathBuf::from(home).join(".cargo"))
+        })
+        .ok_or("where is cargo's home? set CARGO_HOME")?;
+    let install = home.join("tools").join(format!("mdbook-{MDBOOK_VERSION}"));
+    let binary = install
+        .join("bin")
+        .join(format!("mdbook{}", std::env::consts::EXE_SUFFIX));
+    if mdbook_version(&binary).as_deref() == Some(MDBOOK_VERSION) {
+        return Ok(binary);
+    }
+    eprintln!(
+        "book: installing mdBook {MDBOOK_VERSION} into {} (once; a few minutes on 2 cores)",
+        install.display()
+    );
+    let started = Instant::now();
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["install", "mdbook", "--version", MDBOOK_VERSION, "--locked"])
+        // Only the search: no `serve` and `watch` (a web server, file
+        // watching), which would double the compile.
+        .args(["--no-default-features", "--features", "search", "--root"])
+        .arg(&install)
+        .status()
+        .map_err(|e| format!("cannot run cargo install: {e}"))?;
+    if !status.success() {
+        return Err(format!(
+            "cargo install mdbook --version {MDBOOK_VERSION} failed ({status})"
+        ));
+    }
+    eprintln!(
+        "book: mdBook installed in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(binary)
+}
+
+/// "0.5.4" from `mdbook --version` ("mdbook v0.5.4").
+fn mdbook_version(binary: &Path) -> Option<String> {
+    let output = Command::new(binary).arg("--version").output().ok()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let version = text.split_whitespace().last()?.trim_start_matches('v');
+    Some(version.to_string())
+}
+
+/// `mdbook build docs`: fails on any error or warning mdBook prints (a file
+/// or anchor it cannot include, a chapter it cannot read).
+fn run_mdbook(mdbook: &Path, root: &Path, out: &Path) -> Result<(), String> {
+    let output = Command::new(mdbook)
+        .arg("build")
+        .arg(root.join("docs"))
+        .arg("--dest-dir")
+        .arg(out)
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", mdbook.display()))?;
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let complaints: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains("ERROR") || line.contains("WARN"))
+        .collect();
+    if !output.status.success() || !complaints.is_empty() {
+        return Err(format!("mdbook build failed ({}):\n{log}", output.status));
+    }
+    Ok(())
+}
+
+// ------------------------------------------------------------ the links
+
+/// Checks every page of the built book: each relative `href` and `src` leads
+/// to a file, each `#fragment` to an id of its page; no script, style sheet
+/// or font comes from the network; no `{{#...}}` was left unexpanded.
+/// Answers how many pages and links were checked.
+fn check_links(out: &Path) -> Result<(usize, usize), String> {
+    let pages: Vec<PathBuf> = files(out)
+        .into_iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "html"))
+        // Served at the site's root by a web server, with absolute links.
+        .filter(|f| f.file_name().is_none_or(|n| n != "404.html"))
+        .collect();
+    let mut ids: BTreeMap<PathBuf, BTreeSet<String>> = BTreeMap::new();
+    let mut texts = Vec::new();
+    for page in &pages {
+        let text = fs::read_to_string(page).map_err(|e| format!("{}: {e}", page.display()))?;
+        ids.insert(
+            page.clone(),
+            attributes(&text, "id")
+                .into_iter()
+                .map(|(_, v)| v)
+                .collect(),
+        );
+        texts.push(text);
+    }
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for (page, text) in pages.iter().zip(&texts) {
+        let name = shown(page.strip_prefix(out).unwrap_or(page));
+        if let Some(at) = text.find("{{#") {
+            let end = text[at..].find("}}").map_or(at + 40, |e| at + e + 2);
+            problems.push(format!(
+                "{name}: left unexpanded: {}",
+                &text[at..end.min(text.len())]
+            ));
+        }
+        for (tag, link) in attributes(text, "href")
+            .into_iter()
+            .chain(attributes(text, "src"))
+        {
+            if link.starts_with("http://") || link.starts_with("https://") || link.starts_with("//")
+            {
+                if tag == "script" || tag == "link" || tag == "img" {
+                    problems.push(format!("{name}: <{tag}> from the network: {link}"));
+                }
+                continue;
+            }
+            if ["mailto:", "javascript:", "data:"]
+                .iter()
+                .any(|p| link.starts_with(p))
+            {
+                continue;
+            }
+            checked += 1;
+            let (path, fragment) = link.split_once('#').unwrap_or((&link, ""));
+            let path = path.split('?').next().unwrap_or("");
+            let target = if path.is_empty() {
+                page.clone()
+            } else {
+                let mut target = normalized(&page.parent().unwrap_or(out).join(decoded(path)));
+                if target.is_dir() {
+                    target = target.join("index.html");
+                }
+                target
+            };
+            if !target.is_file() {
+                problems.push(format!("{name}: the link {link} leads to no file"));
+            } else if !fragment.is_empty()
+                && target.extension().is_some_and(|e| e == "html")
+                && !ids
+                    .get(&target)
+                    .is_some_and(|ids| ids.contains(&decoded(fragment)))
+            {
+                problems.push(format!(
+                    "{name}: the link {link} leads to no id {fragment:?}"
+                ));
+            }
+        }
+    }
+    // Style sheets: fonts and imports from the network.
+    for sheet in files(out)
+        .into_iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "css"))
+    {
+        let text = fs::read_to_string(&sheet).unwrap_or_default();
+        for needle in [
+            "url(http",
+            "url(\"http",
+            "url('http",
+            "@import url(http",
+            "@import \"http",
+        ] {
+            if text.contains(needle) {
+                problems.push(format!(
+                    "{}: loads from the network ({needle}...)",
+                    shown(sheet.strip_prefix(out).unwrap_or(&sheet))
+                ));
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok((pages.len(), checked))
+    } else {
+        problems.sort();
+        problems.dedup();
+        Err(format!(
+            "{} broken link(s) in the built book:\n  {}",
+            problems.len(),
+            problems.join("\n  ")
+        ))
+    }
+}
+
+/// The values of `attribute="..."` in an HTML text, each with its tag's name.
+fn attributes(html: &str, attribute: &str) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    let needle = format!(" {attribute}=\"");
+    let mut from = 0;
+    while let Some(at) = html[from..].find(&needle) {
+        let start = from + at + needle.len();
+        let Some(length) = html[start..].find('"') else {
+            break;
+        };
+        let tag_start = html[..start].rfind('<').map_or(start, |t| t + 1);
+        let tag: String = html[tag_start..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
+        // Inside a code block, `<` is escaped: what looks like an attribute
+        // there is text, and has no tag.
+        let in_tag = !html[tag_start..start].contains('>');
+        if in_tag {
+            found.push((tag, html[start..start + length].replace("&amp;", "&")));
+        }
+        from = start + length;
+    }
+    found
+}
+
+/// `%20` and the like decoded (ids and paths as the browser reads them).
+fn decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(byte) = text
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(byte);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The path with its `.` and `..` resolved, without asking the file system.
+fn normalized(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------- helpers
+
+/// Every file under `folder`, sorted; none if it does not exist.
+fn files(folder: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let Ok(entries) = fs::read_dir(folder) else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found.sort();
+    found
+}
+
+/// A path with `/` on every system.
+fn shown(path: &Path) -> String {
+    path.to_string_lossy().replace('\\', "/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn anchors_are_read_as_mdbook_reads_them() {
+        let text = "a\n// ANCHOR: outer\nb\n  // ANCHOR: inner\n  c\n  // ANCHOR_END: inner\n\
+                    // ANCHOR_END: outer\n/* ANCHOR: css */\nd\n/* ANCHOR_END: css */\n";
+        assert_eq!(
+            anchors(text),
+            [
+                ("inner".to_string(), "  c\n".to_string()),
+                ("outer".to_string(), "b\n  c\n".to_string()),
+                ("css".to_string(), "d\n".to_string()),
+            ]
+        );
+        assert!(is_anchor_line("    // ANCHOR_END: send"));
+        assert!(!is_anchor_line("let anchor = \"ANCHOR: x\";"));
+        assert!(!is_anchor_line("// ANCHOR:"));
+    }
+
+    #[test]
+    fn links_and_ids_are_read_from_tags_not_from_code() {
+        let html = r#"<a href="a.html#x">a</a><code>&lt;a href="no"&gt;</code><img src="i.png">"#;
+        assert_eq!(
+            attributes(html, "href"),
+            [("a".to_string(), "a.html#x".to_string())]
+        );
+        assert_eq!(
+            attributes(html, "src"),
+            [("img".to_string(), "i.png".to_string())]
+        );
+        assert_eq!(decoded("a%20b"), "a b");
+        assert_eq!(
+            normalized(Path::new("/b/steps/s01/../../README.html")),
+            Path::new("/b/README.html")
+        );
+    }
+}
