@@ -10,14 +10,17 @@ const VERSION: &str = "00";
 
 // ---------------------------------------------------------------- the pages
 
+// ANCHOR: hello
 // try it: http :5001/
 #[get("/")]
 async fn hello() -> String {
     format!("hello, this is a chat app! (version {VERSION})")
 }
+// ANCHOR_END: hello
 
 // --------------------------------------------------------------------- main
 
+// ANCHOR: main
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
     // The command line (--port, --host), the port, the banner: see `shared`.
@@ -34,3 +37,4 @@ async fn main() -> std::io::Result<()> {
     .run()
     .await
 }
+// ANCHOR_END: main

@@ -8,6 +8,7 @@
 
 const form = document.querySelector('form#send');
 
+// ANCHOR: submit
 form.addEventListener('submit', async (event) => {
   // The browser would navigate away with the fields in the URL: not that.
   event.preventDefault();
@@ -23,3 +24,4 @@ form.addEventListener('submit', async (event) => {
     }),
   });
 });
+// ANCHOR_END: submit
