@@ -195,6 +195,37 @@ impl TestApp {
 
     /// What the server wrote to stderr so far (its request log).
     pub fn log(&self) -> String {
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.borrow().id()
+    }
+
+    /// The server's resident memory in KiB (`VmRSS` in /proc/PID/status);
+    /// `None` where there is no /proc (not Linux).
+    pub fn memory_kib(&self) -> Option<u64> {
+        let status = fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
+        let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    }
+
+    /// How many files and sockets the server has open (/proc/PID/fd); `None`
+    /// where there is no /proc. A connection the server dropped is not counted.
+    pub fn open_files(&self) -> Option<usize> {
+        Some(
+            fs::read_dir(format!("/proc/{}/fd", self.pid()))
+                .ok()?
+                .count(),
+        )
+    }
+
+    /// A client of the app that any thread can use: for many clients at once.
+    pub fn client(&self) -> Client {
+        Client {
+            base_url: self.base_url.clone(),
+            agent: self.agent.clone(),
+        }
+    }
+
         fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
     }
 
@@ -332,6 +363,33 @@ impl Drop for TestApp {
         if !self.dir.as_os_str().is_empty() {
             let _ = fs::remove_dir_all(&self.dir);
         }
+/// An HTTP client of a [`TestApp`] that can move to another thread
+/// ([`TestApp::client`]). Its answers are `None` when the connection fails
+/// (the server is down), so a test can count what was answered.
+#[derive(Clone)]
+pub struct Client {
+    base_url: String,
+    agent: ureq::Agent,
+}
+
+impl Client {
+    /// POSTs `body` as JSON; `None` if no answer came.
+    pub fn post_json(&self, path: &str, body: &Value) -> Option<Reply> {
+        let url = format!("{}{path}", self.base_url);
+        let sent = self
+            .agent
+            .post(url)
+            .header("Content-Type", "application/json")
+            .send(body.to_string());
+        try_reply(sent).ok()
+    }
+
+    /// GETs `path`; `None` if no answer came.
+    pub fn get(&self, path: &str) -> Option<Reply> {
+        try_reply(self.agent.get(format!("{}{path}", self.base_url)).call()).ok()
+    }
+}
+
     }
 }
 
@@ -394,7 +452,14 @@ fn spawn(bin: &str, dir: &Path, port: u16) -> (Child, String) {
 }
 
 fn reply(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Reply {
-    let mut response = result.unwrap_or_else(|e| panic!("HTTP request failed: {e}"));
+    try_reply(result).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The answer, or why there is none (no connection, or it broke mid-body).
+fn try_reply(
+    result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+) -> Result<Reply, String> {
+    let mut response = result.map_err(|e| format!("HTTP request failed: {e}"))?;
     let header = |name: &str| {
         response
             .headers()
@@ -412,16 +477,17 @@ fn reply(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Reply
             (name.as_str().to_string(), value)
         })
         .collect();
-    Reply {
+    let body = response
+        .body_mut()
+        .read_to_string()
+        .map_err(|e| format!("reading the body failed: {e}"))?;
+    Ok(Reply {
         status: response.status().as_u16(),
         content_type,
         location,
         headers,
-        body: response
-            .body_mut()
-            .read_to_string()
-            .unwrap_or_else(|e| panic!("reading the body failed: {e}")),
-    }
+        body,
+    })
 }
 
 /// A new empty folder under the system's temporary directory.

@@ -41,6 +41,13 @@ impl Socket {
             .unwrap_or_else(|e| panic!("cannot send {text:?}: {e}"));
     }
 
+    /// Writes `bytes` to the connection as they are, frame or not: for
+    /// clients that misbehave. Fails with what the connection said.
+    pub fn send_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        use std::io::Write;
+        self.socket.get_mut().write_all(bytes)
+    }
+
     /// The next event the server sends within `within`, as JSON; `None` if
     /// none came (or the connection closed).
     pub fn next_event(&mut self, within: Duration) -> Option<Value> {

@@ -6,6 +6,7 @@ mod alive;
 mod database;
 mod errors;
 mod messages;
+mod load;
 mod pages;
 mod tutorial;
 mod users;
