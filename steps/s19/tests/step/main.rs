@@ -5,7 +5,7 @@
 mod alive;
 mod database;
 mod errors;
-mod messages;
+mod faults;
 mod load;
 mod pages;
 mod tutorial;
