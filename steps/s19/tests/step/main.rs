@@ -7,6 +7,7 @@ mod database;
 mod errors;
 mod faults;
 mod load;
+mod messages;
 mod pages;
 mod tutorial;
 mod users;
