@@ -193,8 +193,6 @@ impl TestApp {
         fs::write(self.dir.join("faults"), "panic").expect("write the fault file");
     }
 
-    /// What the server wrote to stderr so far (its request log).
-    pub fn log(&self) -> String {
     /// The server's process id.
     pub fn pid(&self) -> u32 {
         self.child.borrow().id()
@@ -226,6 +224,8 @@ impl TestApp {
         }
     }
 
+    /// What the server wrote to stderr so far (its request log).
+    pub fn log(&self) -> String {
         fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
     }
 
@@ -363,6 +363,9 @@ impl Drop for TestApp {
         if !self.dir.as_os_str().is_empty() {
             let _ = fs::remove_dir_all(&self.dir);
         }
+    }
+}
+
 /// An HTTP client of a [`TestApp`] that can move to another thread
 /// ([`TestApp::client`]). Its answers are `None` when the connection fails
 /// (the server is down), so a test can count what was answered.
@@ -387,9 +390,6 @@ impl Client {
     /// GETs `path`; `None` if no answer came.
     pub fn get(&self, path: &str) -> Option<Reply> {
         try_reply(self.agent.get(format!("{}{path}", self.base_url)).call()).ok()
-    }
-}
-
     }
 }
 
