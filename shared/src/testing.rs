@@ -259,6 +259,17 @@ impl TestApp {
         reply(self.agent.run(request))
     }
 
+    /// Sends `method` (`PUT`, `PATCH`...) to `path` with `body` as JSON.
+    pub fn send_json(&self, method: &str, path: &str, body: &Value) -> Reply {
+        let request = ureq::http::Request::builder()
+            .method(method)
+            .uri(self.url(path))
+            .header("Content-Type", "application/json")
+            .body(body.to_string())
+            .expect("a valid request");
+        reply(self.agent.run(request))
+    }
+
     /// POSTs raw bytes with the given content type: for malformed bodies.
     pub fn post(&self, path: &str, content_type: &str, body: &str) -> Reply {
         reply(

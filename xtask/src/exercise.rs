@@ -324,6 +324,9 @@ fn hint(root: &Path, exercise: &Exercise) -> Result<(), String> {
 
 fn check(root: &Path, exercise: &Exercise) -> Result<(), String> {
     let work = started(root, exercise)?;
+    // The exercise's tests as they are in exercises/, not as the copy may
+    // have them: a learner passes by changing the app, not the tests.
+    copy_exercise_tests(root, exercise, &work)?;
     println!(
         "Checking {} (building your copy, then running its tests)...",
         shown(root, &work)
@@ -547,17 +550,12 @@ fn make_copy(root: &Path, exercise: &Exercise, dest: &Path) -> Result<(), String
     }
     // The exercise's tests join the step's test binary, as one more module.
     let tests = dest.join("tests").join("step");
-    let mut modules = String::new();
-    for entry in fs::read_dir(exercise.dir.join("tests")).map_err(fail)? {
-        let path = entry.map_err(fail)?.path();
-        let Some(file) = path.file_name() else {
-            continue;
-        };
-        fs::copy(&path, tests.join(file)).map_err(fail)?;
-        if let Some(module) = file.to_string_lossy().strip_suffix(".rs") {
-            modules.push_str(&format!("mod {module};\n"));
-        }
-    }
+    let up = up_to_root(root, dest)?;
+    rewrite_harness_paths(&tests, &up)?;
+    let modules: String = copy_exercise_tests(root, exercise, dest)?
+        .iter()
+        .map(|module| format!("mod {module};\n"))
+        .collect();
     let main = tests.join("main.rs");
     let mut text = read(&main)?;
     text.push_str(&format!(
@@ -565,23 +563,6 @@ fn make_copy(root: &Path, exercise: &Exercise, dest: &Path) -> Result<(), String
         exercise.name
     ));
     fs::write(&main, text).map_err(fail)?;
-
-    // Paths up to the workspace's root, from the copy ("../../../").
-    let depth = dest
-        .strip_prefix(root)
-        .map_err(|_| format!("{} is not inside the workspace", dest.display()))?
-        .components()
-        .count();
-    let up = "../".repeat(depth);
-    // Page scripts import the browser harness from the root's shared/: a
-    // step's tests/step/ is 4 folders deep, the copy's is deeper.
-    for entry in fs::read_dir(&tests).map_err(fail)? {
-        let path = entry.map_err(fail)?.path();
-        if path.extension().is_some_and(|e| e == "mjs") {
-            let text = read(&path)?.replace("'../../../../shared/", &format!("'{up}../../shared/"));
-            fs::write(&path, text).map_err(fail)?;
-        }
-    }
 
     let manifest = manifest(
         &read(&root.join("Cargo.toml"))?,
@@ -601,6 +582,65 @@ fn make_copy(root: &Path, exercise: &Exercise, dest: &Path) -> Result<(), String
     )
     .map_err(fail)?;
     fs::copy(exercise.dir.join("README.md"), dest.join("EXERCISE.md")).map_err(fail)?;
+    Ok(())
+}
+
+/// Copies the exercise's test files into a copy's `tests/step/`; answers
+/// the modules they make (`exercise` for `exercise.rs`).
+fn copy_exercise_tests(
+    root: &Path,
+    exercise: &Exercise,
+    copy: &Path,
+) -> Result<Vec<String>, String> {
+    let tests = copy.join("tests").join("step");
+    let from = exercise.dir.join("tests");
+    let fail = |e: io::Error| format!("cannot copy the tests of {}: {e}", from.display());
+    let mut modules = Vec::new();
+    for entry in fs::read_dir(&from).map_err(fail)? {
+        let path = entry.map_err(fail)?.path();
+        let Some(file) = path.file_name() else {
+            continue;
+        };
+        fs::copy(&path, tests.join(file)).map_err(fail)?;
+        if let Some(module) = file.to_string_lossy().strip_suffix(".rs") {
+            modules.push(module.to_string());
+        }
+    }
+    modules.sort();
+    // Ours are written as a step's are: their page scripts need the same rewriting.
+    rewrite_harness_paths(&tests, &up_to_root(root, copy)?)?;
+    Ok(modules)
+}
+
+/// The way up from a folder of the workspace to its root: "../../../".
+fn up_to_root(root: &Path, dir: &Path) -> Result<String, String> {
+    let depth = dir
+        .strip_prefix(root)
+        .map_err(|_| format!("{} is not inside the workspace", dir.display()))?
+        .components()
+        .count();
+    Ok("../".repeat(depth))
+}
+
+/// Page scripts import the browser harness from the root's shared/ as
+/// `'../../../../shared/`: right for a step's tests/step/, too short for a
+/// copy's. `up` leads from the copy to the root. Done once per file: a path
+/// already rewritten no longer starts with the four steps up alone.
+fn rewrite_harness_paths(tests: &Path, up: &str) -> Result<(), String> {
+    let fail = |e: io::Error| {
+        format!(
+            "cannot rewrite the page scripts in {}: {e}",
+            tests.display()
+        )
+    };
+    for entry in fs::read_dir(tests).map_err(fail)? {
+        let path = entry.map_err(fail)?.path();
+        if path.extension().is_some_and(|e| e == "mjs") {
+            let text = read(&path)?;
+            let rewritten = text.replace("'../../../../shared/", &format!("'{up}../../shared/"));
+            fs::write(&path, rewritten).map_err(fail)?;
+        }
+    }
     Ok(())
 }
 
