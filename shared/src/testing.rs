@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+pub mod bad_input;
 pub mod browser;
 mod socket;
 
