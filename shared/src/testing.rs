@@ -22,6 +22,7 @@ use serde_json::{Value, json};
 
 pub mod bad_input;
 pub mod browser;
+mod httpie;
 mod socket;
 
 pub use socket::Socket;
@@ -323,18 +324,13 @@ impl TestApp {
         )
         .expect("write httpie's config");
 
-        let output = httpie_command(&words[1..])
-            .env("HTTPIE_CONFIG_DIR", &config)
-            .output()
-            .expect("run httpie");
-        let stdout = String::from_utf8_lossy(&output.stdout);
+        let run = httpie::run(&words[1..], &config);
         assert!(
-            output.status.success(),
-            "`{line}` failed: {}\n{stdout}\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
+            run.success,
+            "`{line}` failed: {}\n{}\n{}",
+            run.status, run.stdout, run.stderr
         );
-        stdout.into_owned()
+        run.stdout
     }
 
     /// Runs one of the lessons' curl lines verbatim, pointed at this app
@@ -546,34 +542,6 @@ pub fn missing_tool(message: &str) {
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
 }
-
-/// httpie reads a stdin that is not a terminal as the request body, and then
-/// refuses `key=value` items. A learner types the commands in a terminal, so
-/// run httpie the same way: its stdin is a pseudo-terminal (Python's `pty`
-/// module opens one; Python is there wherever httpie is). Its stdout stays a
-/// pipe, so httpie prints the body alone, as JSON.
-fn httpie_command(args: &[String]) -> Command {
-    if cfg!(unix) {
-        let mut command = Command::new("python3");
-        command
-            .args(["-c", PTY_RUN, "http"])
-            .args(args)
-            .stdin(Stdio::null());
-        command
-    } else {
-        let mut command = Command::new("http");
-        command
-            .arg("--ignore-stdin")
-            .args(args)
-            .stdin(Stdio::null());
-        command
-    }
-}
-
-/// Runs `argv[1:]` with a pseudo-terminal as its stdin, exiting with its status.
-const PTY_RUN: &str = "import pty, subprocess, sys\n\
-                       _, terminal = pty.openpty()\n\
-                       sys.exit(subprocess.run(sys.argv[1:], stdin=terminal).returncode)";
 
 /// Splits a command line the way a shell would for the tutorial's lines: on
 /// spaces, with double or single quotes grouping words (`name="Alice Caroll"`,
