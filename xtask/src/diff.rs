@@ -15,7 +15,8 @@ usage: scripts/diff [OLD] NEW [--code] [--stat] [other git diff options]
 
   scripts/diff 03 04      what step 04 changes, compared with step 03
   scripts/diff 04         the same: compared with the step before 04
-  scripts/diff 04 --code  only the app: src/, static/ and Cargo.toml, no tests
+  scripts/diff 04 --code  only the app: src/, static/ and Cargo.toml (without its
+                          dev-dependencies), no tests
   scripts/diff 04 --stat  only the files changed and how many lines
 
 Steps may be written 04, s04 or 4. Options starting with - go to `git diff`
@@ -117,6 +118,13 @@ pub(crate) fn git_diff(
     for step in [old, new] {
         copy_crate(&step.dir, &scratch.folder(step), Some(&keep))
             .map_err(|e| format!("cannot copy {}: {e}", step.dir.display()))?;
+        if code_only {
+            let manifest = scratch.folder(step).join("Cargo.toml");
+            if let Ok(text) = fs::read_to_string(&manifest) {
+                fs::write(&manifest, without_test_sections(&text))
+                    .map_err(|e| format!("cannot write {}: {e}", manifest.display()))?;
+            }
+        }
     }
     let mut git = Command::new("git");
     git.current_dir(&scratch.0)
@@ -153,6 +161,23 @@ fn copy_crate(from: &Path, to: &Path, keep: Option<&dyn Fn(&str) -> bool>) -> io
         }
     }
     Ok(())
+}
+
+/// A Cargo.toml without what only the tests use (`[dev-dependencies]`,
+/// `[[test]]`): with `--code`, a change there is not the app's.
+fn without_test_sections(manifest: &str) -> String {
+    let mut kept = String::new();
+    let mut skipping = false;
+    for line in manifest.split_inclusive('\n') {
+        let header = line.trim();
+        if header.starts_with('[') {
+            skipping = header == "[[test]]" || header.ends_with("dev-dependencies]");
+        }
+        if !skipping {
+            kept.push_str(line);
+        }
+    }
+    kept
 }
 
 /// Copies a file without its `ANCHOR:` lines (the book's markers: they are
