@@ -13,8 +13,10 @@ use std::process::exit;
 use std::sync::OnceLock;
 
 pub mod faults;
+mod frames;
 mod plumbing;
 
+pub use frames::limit_frames;
 pub use plumbing::plumbing;
 
 /// True when the step listens on a loopback address only (the default):

@@ -25,7 +25,7 @@ pub mod browser;
 mod httpie;
 mod socket;
 
-pub use socket::Socket;
+pub use socket::{Socket, client_frame};
 
 pub use crate::sample::{MESSAGES, USERS};
 

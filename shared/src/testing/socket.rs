@@ -98,3 +98,25 @@ impl Socket {
         }
     }
 }
+
+/// The bytes of one WebSocket frame as a client sends it (masked), whose
+/// header says it is `length` bytes long, followed by `payload` (which may be
+/// shorter or longer): for [`Socket::send_raw`].
+pub fn client_frame(opcode: u8, length: u64, payload: &[u8]) -> Vec<u8> {
+    let mut frame = vec![0x80 | opcode];
+    match length {
+        0..=125 => frame.push(0x80 | length as u8),
+        126..=65535 => {
+            frame.push(0x80 | 126);
+            frame.extend_from_slice(&(length as u16).to_be_bytes());
+        }
+        _ => {
+            frame.push(0x80 | 127);
+            frame.extend_from_slice(&length.to_be_bytes());
+        }
+    }
+    // The mask: zeros leave the payload as it is.
+    frame.extend_from_slice(&[0, 0, 0, 0]);
+    frame.extend_from_slice(payload);
+    frame
+}

@@ -591,6 +591,9 @@ enum PageEvent {
 // try it: open http://localhost:5001/front/messages/1 (the server logs "connect-ack")
 #[get("/ws")]
 async fn websocket(req: HttpRequest, body: web::Payload) -> actix_web::Result<HttpResponse> {
+    // A frame of more than 64 KiB is refused as soon as its header arrives
+    // (actix-ws alone would keep all of it before refusing it: see `shared`).
+    let body = shared::limit_frames(&req, body, 64 * 1024);
     // The handshake: the answer switches the connection from HTTP to WebSocket.
     let (response, session, frames) = actix_ws::handle(&req, body)?;
     // The connection then lives on in a task of its own.

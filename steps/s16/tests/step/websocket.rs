@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use shared::testing::TestApp;
+use shared::testing::{TestApp, client_frame};
 
 /// Waits up to two seconds for `text` to appear in the server's log.
 fn logged(app: &TestApp, text: &str) -> bool {
@@ -58,4 +58,24 @@ fn a_huge_frame_closes_the_connection_saying_why_and_the_server_goes_on() {
     let mut other = app.websocket("/ws");
     other.emit("connect-ack", json!("next one"));
     assert!(logged(&app, "connect-ack: next one"));
+}
+
+#[test]
+fn a_frame_announced_as_huge_is_refused_as_soon_as_its_header_arrives() {
+    let app = shared::test_app!();
+    let mut socket = app.websocket("/ws");
+    // A header that announces a terabyte: the server must not wait for all
+    // of it, keeping what it receives meanwhile, before refusing it.
+    socket
+        .send_raw(&client_frame(0x1, 1 << 40, b"xxxx"))
+        .expect("send the header");
+    let close = socket
+        .closed_with(Duration::from_secs(2))
+        .expect("the server closes the connection at once");
+    assert_eq!(u16::from(close.code), 1008, "{close:?}");
+    assert!(
+        close.reason.contains("the limit is 65536 bytes"),
+        "{close:?}"
+    );
+    assert_eq!(app.get("/api/version").status, 200);
 }
