@@ -22,14 +22,13 @@ use futures_core::Stream;
 /// says it is longer than `max` bytes: the stream then fails with an error
 /// saying so, which actix-ws passes on to the step as a protocol error.
 pub fn limit_frames(req: &HttpRequest, body: web::Payload, max: usize) -> web::Payload {
-    let limited: Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> =
-        Box::pin(FrameLimit {
-            input: body.into_inner(),
-            max: max as u64,
-            header: Vec::new(),
-            left: 0,
-            failed: false,
-        });
+    let limited: Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> = Box::pin(FrameLimit {
+        input: body.into_inner(),
+        max: max as u64,
+        header: Vec::new(),
+        left: 0,
+        failed: false,
+    });
     let mut payload = dev::Payload::from(limited);
     web::Payload::from_request(req, &mut payload)
         .into_inner()
@@ -82,7 +81,10 @@ fn payload_length(header: &[u8]) -> Option<u64> {
         return None;
     };
     let (length_bytes, length) = match second & 0x7f {
-        126 => (2, u64::from(u16::from_be_bytes(rest.get(..2)?.try_into().ok()?))),
+        126 => (
+            2,
+            u64::from(u16::from_be_bytes(rest.get(..2)?.try_into().ok()?)),
+        ),
         127 => (8, u64::from_be_bytes(rest.get(..8)?.try_into().ok()?)),
         short => (0, u64::from(short)),
     };
@@ -117,7 +119,11 @@ mod tests {
     #[test]
     fn payload_length_reads_the_three_sizes_of_header_once_complete() {
         assert_eq!(payload_length(&[0x81]), None);
-        assert_eq!(payload_length(&[0x81, 0x85]), None, "the mask is still to come");
+        assert_eq!(
+            payload_length(&[0x81, 0x85]),
+            None,
+            "the mask is still to come"
+        );
         assert_eq!(payload_length(&[0x81, 0x85, 1, 2, 3, 4]), Some(5));
         assert_eq!(payload_length(&[0x81, 0x05]), Some(5), "unmasked");
         assert_eq!(payload_length(&[0x81, 0xfe, 1]), None);
