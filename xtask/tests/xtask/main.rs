@@ -4,6 +4,7 @@
 
 mod common;
 
+mod book;
 mod carry;
 mod check;
 mod diff;

@@ -1,0 +1,47 @@
+// The built book in headless Chromium (xtask/tests/xtask/book.rs serves
+// target/book and runs this): a chapter shows its lesson, its diff
+// highlighted and its code; the search answers with nothing from the
+// network. The harness fails a check on any request that leaves the machine
+// and on any console error.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { open, screenshot } from '../../../shared/browser/harness.mjs';
+
+test('a chapter shows the lesson, the diff highlighted and the code', async (t) => {
+  const page = await open(t, '/steps/s05/README.html');
+  await page.setViewportSize({ width: 1200, height: 900 });
+  const main = page.locator('main');
+  assert.equal(await main.locator('h1').first().textContent(), 'Step 05: / redirects to the users page');
+  // The diff, highlighted by highlight.js: added and removed lines coloured.
+  const diff = main.locator('code.language-diff');
+  await diff.locator('.hljs-addition').first().waitFor();
+  assert.match(await diff.textContent(), /\+async fn index\(\) -> HttpResponse \{/);
+  assert.ok((await diff.locator('.hljs-deletion').count()) > 0);
+  // The code, from the step's file, without its markers.
+  const code = main.locator('code.language-rust').last();
+  assert.match(await code.textContent(), /^\/\/ try it: open http:\/\/localhost:5001\//);
+  for (const block of await main.locator('pre code').allTextContents()) {
+    assert.doesNotMatch(block, /ANCHOR(_END)?: /);
+  }
+  assert.doesNotMatch(await main.textContent(), /\{\{#include/);
+  await screenshot(page, 's05');
+  // The lesson's links lead to chapters: "next: 06" to step 06's.
+  await main.getByRole('link', { name: '06 →' }).click();
+  await page.waitForURL('**/steps/s06/README.html');
+});
+
+test('the search works offline', async (t) => {
+  const page = await open(t, '/index.html');
+  // "s" opens the search, as for a reader; it searches as one types (keyup).
+  await page.keyboard.press('s');
+  await page.locator('#mdbook-searchbar').pressSequentially('WebSocket');
+  const results = page.locator('#mdbook-searchresults li');
+  await results.first().waitFor();
+  assert.ok((await results.count()) > 3, 'several chapters speak of WebSockets');
+  assert.match(await page.locator('#mdbook-searchresults-header').textContent(),
+    /\d+ search results for 'WebSocket'/);
+  // A result leads to its chapter.
+  await results.first().locator('a').click();
+  await page.waitForURL(/\.html/);
+  assert.match(await page.locator('main').textContent(), /WebSocket/);
+});
