@@ -1051,12 +1051,49 @@ fn panic_message(output: &str) -> String {
             .collect::<Vec<_>>()
             .join("\n");
     }
+    // Page checks fail with node's whole report: keep what each failing
+    // check said, and where it runs (the browser), not where it was started.
+    if let Some(failures) = node_failures(&text) {
+        return failures;
+    }
     if text.is_empty() {
         text = format!("(the test stopped at {place})");
     } else if !place.is_empty() {
         text.push_str(&format!("\n(at {place})"));
     }
     text
+}
+
+/// What node's test reporter lists under "failing tests": per failing
+/// check, its name and its assertion's message, and what it got.
+fn node_failures(report: &str) -> Option<String> {
+    let (_, failing) = report.split_once("✖ failing tests:")?;
+    let mut out = Vec::new();
+    let mut lines = failing.lines().map(str::trim).peekable();
+    while let Some(line) = lines.next() {
+        let Some(name) = line.strip_prefix("✖ ") else {
+            continue;
+        };
+        // "name (5775.9ms)": the time is noise here.
+        let name = match name.rsplit_once(" (") {
+            Some((name, time)) if time.ends_with("ms)") => name,
+            _ => name,
+        };
+        out.push(format!("in the browser: {name}"));
+        while let Some(line) = lines.next_if(|l| !l.starts_with("✖ ") && !l.starts_with("test at "))
+        {
+            if let Some((_, message)) = line.split_once("[ERR_ASSERTION]: ") {
+                out.push(format!("  {message}"));
+            } else if line.contains("Error") && !line.starts_with("at ") && out.len() < 40 {
+                out.push(format!("  {line}"));
+            } else if let Some(actual) = line.strip_prefix("+ ")
+                && !line.starts_with("+ actual")
+            {
+                out.push(format!("  got: {actual}"));
+            }
+        }
+    }
+    (!out.is_empty()).then(|| out.join("\n"))
 }
 
 // ------------------------------------------------------------------- helpers
