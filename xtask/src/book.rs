@@ -76,17 +76,21 @@ pub fn main(args: Vec<String>) -> Result<(), String> {
     }
     let root = steps::workspace_root();
     let all = steps::all(&root)?;
-    let started = Instant::now();
 
     let generated = sources(&root, &all)?;
-    sync(&root, &generated, check)?;
+    // Both said at once: what is out of date, and what does not resolve.
+    let out_of_date = sync(&root, &generated, check).err();
     let problems = includes(&root.join(SOURCES));
-    if !problems.is_empty() {
-        return Err(format!(
+    let unresolved = (!problems.is_empty()).then(|| {
+        format!(
             "{} include(s) of the book do not resolve:\n  {}",
             problems.len(),
             problems.join("\n  ")
-        ));
+        )
+    });
+    let failures: Vec<String> = out_of_date.into_iter().chain(unresolved).collect();
+    if !failures.is_empty() {
+        return Err(failures.join("\n\n"));
     }
     println!(
         "book: {} chapters and {} diffs in {SOURCES}/ {}",
@@ -99,6 +103,7 @@ pub fn main(args: Vec<String>) -> Result<(), String> {
     }
 
     let mdbook = mdbook()?;
+    let started = Instant::now();
     let out = root.join("target").join("book");
     run_mdbook(&mdbook, &root, &out)?;
     let (pages, links) = check_links(&out)?;
@@ -150,7 +155,8 @@ fn sources(root: &Path, all: &[Step]) -> Result<BTreeMap<PathBuf, String>, Strin
             if changes.is_empty() {
                 chapter += "Nothing: this step changes only its tests and its lesson.\n";
             } else {
-                chapter += "```diff\n{{#include changes.diff}}\n```\n";
+                let fence = fence(&changes);
+                chapter += &format!("{fence}diff\n{{{{#include changes.diff}}}}\n{fence}\n");
             }
             files.insert(folder.join("changes.diff"), changes);
         }
@@ -163,14 +169,15 @@ fn sources(root: &Path, all: &[Step]) -> Result<BTreeMap<PathBuf, String>, Strin
                  around each part mark it):\n",
                 number(step)
             );
-            for (file, name) in key {
+            for (file, name, region) in key {
                 let language = Path::new(&file)
                     .extension()
                     .and_then(|e| LANGUAGES.iter().find(|(x, _)| e == *x))
                     .map_or("text", |(_, language)| language);
+                let fence = fence(&region);
                 chapter += &format!(
-                    "\n`{name}`, in `steps/{}/{file}`:\n\n```{language}\n\
-                     {{{{#include {to_root}steps/{}/{file}:{name}}}}}\n```\n",
+                    "\n`{name}`, in `steps/{}/{file}`:\n\n{fence}{language}\n\
+                     {{{{#include {to_root}steps/{}/{file}:{name}}}}}\n{fence}\n",
                     step.name, step.name
                 );
             }
@@ -247,9 +254,9 @@ fn changes(old: &Step, new: &Step) -> Result<String, String> {
         .collect())
 }
 
-/// The marked parts (file relative to the step, anchor name) of `step` that
-/// are new or differ from the same part of the step before, in file order.
-fn key_code(previous: Option<&Step>, step: &Step) -> Vec<(String, String)> {
+/// The marked parts (file relative to the step, anchor name, text) of `step`
+/// that are new or differ from the same part of the step before, in file order.
+fn key_code(previous: Option<&Step>, step: &Step) -> Vec<(String, String, String)> {
     let mut key = Vec::new();
     for file in marked_files(&step.dir) {
         let relative = shown(file.strip_prefix(&step.dir).unwrap_or(&file));
@@ -261,11 +268,25 @@ fn key_code(previous: Option<&Step>, step: &Step) -> Vec<(String, String)> {
         for (name, region) in anchors(&text) {
             let same = before.iter().any(|(n, r)| *n == name && *r == region);
             if !same {
-                key.push((relative.clone(), name));
+                key.push((relative.clone(), name, region));
             }
         }
     }
     key
+}
+
+/// A code fence longer than any run of backticks that starts a line of
+/// `text` (after a diff's `+`, `-` or space, or an indentation): "```" mostly.
+fn fence(text: &str) -> String {
+    let longest = text
+        .lines()
+        .map(|line| {
+            let line = line.trim_start_matches(['+', '-', ' ', '\t']);
+            line.len() - line.trim_start_matches('`').len()
+        })
+        .max()
+        .unwrap_or(0);
+    "`".repeat((longest + 1).max(3))
 }
 
 /// The files of a step that may hold anchors: src/ and static/, sorted.
@@ -455,6 +476,13 @@ fn mdbook() -> Result<PathBuf, String> {
     if mdbook_version(&binary).as_deref() == Some(MDBOOK_VERSION) {
         return Ok(binary);
     }
+    // The tests ask for no install (minutes of compiling) behind their back.
+    if std::env::var_os("XTASK_BOOK_NO_INSTALL").is_some() {
+        return Err(format!(
+            "mdBook {MDBOOK_VERSION} is not installed at {} (scripts/book installs it)",
+            binary.display()
+        ));
+    }
     eprintln!(
         "book: installing mdBook {MDBOOK_VERSION} into {} (once; a few minutes on 2 cores)",
         install.display()
@@ -474,8 +502,10 @@ fn mdbook() -> Result<PathBuf, String> {
             "cargo install mdbook --version {MDBOOK_VERSION} failed ({status})"
         ));
     }
+    // Cargo's advice to add that folder to the PATH does not apply: this
+    // command finds mdBook there by itself.
     eprintln!(
-        "book: mdBook installed in {:.0} s",
+        "book: mdBook installed in {:.0} s (no need to add it to your PATH)",
         started.elapsed().as_secs_f64()
     );
     Ok(binary)
