@@ -9,7 +9,12 @@ import { open, screenshot } from '../../../shared/browser/harness.mjs';
 
 test('a chapter shows the lesson, the diff highlighted and the code', async (t) => {
   const page = await open(t, '/steps/s05/README.html');
-  await page.setViewportSize({ width: 1200, height: 900 });
+  // As projected in class: wide, with the table of contents open.
+  await page.setViewportSize({ width: 1280, height: 900 });
+  if ((await page.locator('html.sidebar-visible').count()) === 0) {
+    await page.locator('#mdbook-sidebar-toggle').click();
+  }
+  await page.locator('#mdbook-sidebar a[href$="s05/README.html"]').first().waitFor();
   const main = page.locator('main');
   assert.equal(await main.locator('h1').first().textContent(), 'Step 05: / redirects to the users page');
   // The diff, highlighted by highlight.js: added and removed lines coloured.
@@ -24,6 +29,8 @@ test('a chapter shows the lesson, the diff highlighted and the code', async (t) 
     assert.doesNotMatch(block, /ANCHOR(_END)?: /);
   }
   assert.doesNotMatch(await main.textContent(), /\{\{#include/);
+  // The sidebar slides in: wait for its transition to end.
+  await page.evaluate(() => Promise.all(document.getAnimations().map((a) => a.finished)));
   await screenshot(page, 's05');
   // The lesson's links lead to chapters: "next: 06" to step 06's.
   await main.getByRole('link', { name: '06 →' }).click();
