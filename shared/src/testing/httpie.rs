@@ -1,7 +1,7 @@
 //! Runs the tutorial's `http ...` lines with the real httpie.
 //!
 //! Starting httpie costs about a third of a second (Python, then `requests`),
-//! and the steps' tests run some 400 lines: two minutes of a cold
+//! and the steps' tests run some 300 lines: well over a minute of a cold
 //! `cargo test --workspace`. So each test binary starts httpie's Python once
 //! and hands it one command line after another: the same `httpie.core.main`
 //! that the `http` script calls, with the words a shell would pass it, a
