@@ -238,7 +238,10 @@ fn usage(step: &str, default_db: Option<&PathBuf>) -> String {
 /// so a taken port gets a message a learner can act on.
 fn bind(host: &str, port: u16) -> TcpListener {
     match TcpListener::bind((host, port)) {
-        Ok(listener) => listener,
+        Ok(listener) => {
+            give_up_on_stalled_clients(&listener);
+            listener
+        }
         Err(e) if e.kind() == ErrorKind::AddrInUse => {
             eprintln!(
                 "error: port {port} is already in use by another program.\n\
@@ -254,6 +257,25 @@ fn bind(host: &str, port: u16) -> TcpListener {
         }
     }
 }
+
+/// A client that keeps its connection open but reads nothing (a page that
+/// never reads its WebSocket) would hold that connection, and all that waits
+/// to be sent on it, for ever: actix-web sets no time limit on a write that
+/// cannot proceed. On Linux, the kernel drops a connection whose data has
+/// waited this long to be taken, or acknowledged (`TCP_USER_TIMEOUT`, which
+/// each connection inherits from the listener): longer than the WebSocket
+/// heartbeat of steps 16 and later (15 s), so that goes first.
+#[cfg(target_os = "linux")]
+fn give_up_on_stalled_clients(listener: &TcpListener) {
+    let limit = std::time::Duration::from_secs(20);
+    if let Err(e) = socket2::SockRef::from(listener).set_tcp_user_timeout(Some(limit)) {
+        eprintln!("warning: connections that stall will not be dropped: {e}");
+    }
+}
+
+/// Elsewhere, only the heartbeat of steps 16 and later lets such a page go.
+#[cfg(not(target_os = "linux"))]
+fn give_up_on_stalled_clients(_: &TcpListener) {}
 
 /// A path relative to the current directory when it lies below it: shorter to read.
 fn shown(path: &Path) -> PathBuf {

@@ -48,6 +48,27 @@ impl Socket {
         self.socket.get_mut().write_all(bytes)
     }
 
+    /// The bytes the server sends from now on, read as they are (pings
+    /// left unanswered), until it closes the connection; `None` if it is
+    /// still open after `within`. For clients that read nothing for a while.
+    pub fn raw_bytes_until_closed(&mut self, within: Duration) -> Option<Vec<u8>> {
+        use std::io::Read;
+        let deadline = Instant::now() + within;
+        let mut bytes = Vec::new();
+        let mut buffer = [0; 4096];
+        loop {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            let stream = self.socket.get_mut();
+            let _ = stream.set_read_timeout(Some(left.max(Duration::from_millis(1))));
+            match stream.read(&mut buffer) {
+                Ok(0) => return Some(bytes),
+                Ok(read) => bytes.extend_from_slice(&buffer[..read]),
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return Some(bytes),
+                Err(_) => return None,
+            }
+        }
+    }
+
     /// The next event the server sends within `within`, as JSON; `None` if
     /// none came (or the connection closed).
     pub fn next_event(&mut self, within: Duration) -> Option<Value> {

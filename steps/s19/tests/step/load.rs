@@ -17,10 +17,10 @@ const WRITERS: i64 = 50;
 const MESSAGES_PER_WRITER: i64 = 20;
 
 /// A page of a user, read by a thread of its own: the ids of the messages
-/// it got, in the order they came.
+/// it got, in the order they came, and when each came.
 pub struct Reader {
     pub user_id: i64,
-    pub ids: Arc<Mutex<Vec<i64>>>,
+    got: Arc<Mutex<Vec<(i64, Instant)>>>,
     thread: JoinHandle<()>,
 }
 
@@ -32,8 +32,8 @@ impl Reader {
             socket.next_event(Duration::from_secs(5)),
             Some(json!({"event": "subscribed", "data": user_id}))
         );
-        let ids = Arc::new(Mutex::new(Vec::new()));
-        let (got, stop) = (ids.clone(), stop.clone());
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let (arrivals, stop) = (got.clone(), stop.clone());
         let thread = thread::spawn(move || {
             while !stop.load(Ordering::SeqCst) {
                 let waited = Instant::now();
@@ -41,7 +41,7 @@ impl Reader {
                     Some(event) => {
                         assert_eq!(event["event"], "message", "{event}");
                         let id = event["data"]["id"].as_i64().expect("a message id");
-                        got.lock().unwrap().push(id);
+                        arrivals.lock().unwrap().push((id, Instant::now()));
                     }
                     // Closed (it answers at once): do not spin.
                     None if waited.elapsed() < Duration::from_millis(50) => {
@@ -53,20 +53,20 @@ impl Reader {
         });
         Reader {
             user_id,
-            ids,
+            got,
             thread,
         }
     }
 
     /// How many messages it got so far.
     pub fn count(&self) -> usize {
-        self.ids.lock().unwrap().len()
+        self.got.lock().unwrap().len()
     }
 
-    /// The ids it got, once its thread is told to stop.
-    pub fn finish(self) -> Vec<i64> {
+    /// The ids it got and when, once its thread is told to stop.
+    pub fn finish(self) -> Vec<(i64, Instant)> {
         self.thread.join().expect("the reader's thread");
-        Arc::try_unwrap(self.ids)
+        Arc::try_unwrap(self.got)
             .expect("the thread is done")
             .into_inner()
             .unwrap()
@@ -166,7 +166,7 @@ fn fifty_writers_store_a_thousand_messages_and_every_page_gets_its_own_once_in_o
     stop.store(true, Ordering::SeqCst);
     for reader in readers {
         let user_id = reader.user_id;
-        let got = reader.finish();
+        let got: Vec<i64> = reader.finish().iter().map(|(id, _)| *id).collect();
         let want = &expected[&user_id];
         if &got != want {
             let mut sorted = got.clone();

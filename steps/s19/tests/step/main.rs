@@ -8,6 +8,7 @@ mod errors;
 mod faults;
 mod load;
 mod messages;
+mod misbehaving;
 mod pages;
 mod tutorial;
 mod users;
