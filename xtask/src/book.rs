@@ -49,8 +49,10 @@ const SOURCES: &str = "docs/book";
 
 /// The pages after the steps: repository files (readable on a code host too),
 /// each included by a page at the same path under docs/book/.
-const APPENDIX: [(&str, &str, u8); 6] = [
+const APPENDIX: [(&str, &str, u8); 7] = [
     ("docs/flask.md", "From Flask to Rust: the concepts", 0),
+    // Followed by each exercise's page: exercises/*/README.md.
+    ("docs/exercises.md", "Exercises", 0),
     ("docs/scripts.md", "Switching steps, and diffs", 0),
     ("docs/browser-tests.md", "The browser tests", 0),
     ("bench/README.md", "Benchmarks", 0),
@@ -80,7 +82,7 @@ pub fn main(args: Vec<String>) -> Result<(), String> {
     let generated = sources(&root, &all)?;
     // Both said at once: what is out of date, and what does not resolve.
     let out_of_date = sync(&root, &generated, check).err();
-    let problems = includes(&root.join(SOURCES));
+    let problems = includes(&root, &root.join(SOURCES));
     let unresolved = (!problems.is_empty()).then(|| {
         format!(
             "{} include(s) of the book do not resolve:\n  {}",
@@ -203,9 +205,41 @@ fn sources(root: &Path, all: &[Step]) -> Result<BTreeMap<PathBuf, String>, Strin
             format!("{header}{{{{#include {up}{path}}}}}\n"),
         );
         summary += &format!("{}- [{title}]({path})\n", "  ".repeat(usize::from(depth)));
+        if path == "docs/exercises.md" {
+            for (exercise, title) in exercises(root) {
+                files.insert(
+                    book.join(&exercise),
+                    format!("{header}{{{{#include ../../../../{exercise}}}}}\n"),
+                );
+                summary += &format!("  - [{title}]({exercise})\n");
+            }
+        }
     }
     files.insert(book.join("SUMMARY.md"), summary);
     Ok(files)
+}
+
+/// Each exercise's page, `exercises/<name>/README.md`, with its title, in
+/// the order of the names (a learner's copies in exercises/work/ left out).
+fn exercises(root: &Path) -> Vec<(String, String)> {
+    let mut found: Vec<(String, String)> = fs::read_dir(root.join("exercises"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|entry| entry.file_name() != "work")
+        .filter_map(|entry| {
+            let text = fs::read_to_string(entry.path().join("README.md")).ok()?;
+            let title = text
+                .lines()
+                .find_map(|l| l.strip_prefix("# "))?
+                .trim()
+                .to_string();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            Some((format!("exercises/{name}/README.md"), title))
+        })
+        .collect();
+    found.sort();
+    found
 }
 
 /// The step's number as the lessons write it: `07b`.
@@ -400,7 +434,7 @@ fn sync(root: &Path, generated: &BTreeMap<PathBuf, String>, check: bool) -> Resu
 
 /// The `{{#include PATH}}` and `{{#include PATH:ANCHOR}}` of the book's pages
 /// that do not resolve: a file missing, an anchor missing or empty.
-fn includes(sources: &Path) -> Vec<String> {
+fn includes(root: &Path, sources: &Path) -> Vec<String> {
     let mut problems = Vec::new();
     for page in files(sources) {
         let Ok(text) = fs::read_to_string(&page) else {
@@ -419,7 +453,8 @@ fn includes(sources: &Path) -> Vec<String> {
                 Some((path, anchor)) => (path, Some(anchor)),
                 None => (include, None),
             };
-            let where_ = format!("{}:{line}: {{{{#include {include}}}}}", shown(&page));
+            let page_shown = shown(page.strip_prefix(root).unwrap_or(&page));
+            let where_ = format!("{page_shown}:{line}: {{{{#include {include}}}}}");
             let Ok(target) = fs::read_to_string(folder.join(path)) else {
                 problems.push(format!("{where_}: no file {path}"));
                 continue;
