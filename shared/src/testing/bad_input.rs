@@ -199,20 +199,25 @@ pub fn body_cases(valid: &Value, fields: &[Field]) -> Vec<Case> {
         });
     }
 
-    // The size limit, on either side: a body just under it is stored whole,
-    // one just over it gets 413. The first text field grows to fit.
-    if let Some(Field::Text(name)) = fields.iter().find(|f| matches!(f, Field::Text(_))) {
-        let near = with(valid, name, json!("x".repeat(JSON_LIMIT - text.len() - 64)));
-        cases.push(case(
-            "just under 2 MiB",
-            Some(JSON),
-            near.to_string(),
-            stored(fields, &near),
-        ));
-        let over = with(valid, name, json!("x".repeat(JSON_LIMIT)));
-        let too_large = Expect::Refused(413, "larger than allowed".into());
-        cases.push(case("over 2 MiB", Some(JSON), over.to_string(), too_large));
-    }
+    // The size limit is on the body, on either side of it: a body of
+    // exactly 2 MiB is read, one byte more gets 413. Spaces after the object
+    // make up the size (JSON allows them), so what is stored stays small and
+    // the listings that follow stay quick; the fields' own long cases show
+    // that a long text is stored whole.
+    let padded = |size: usize| format!("{text}{}", " ".repeat(size - text.len()));
+    cases.push(case(
+        "2 MiB",
+        Some(JSON),
+        padded(JSON_LIMIT),
+        stored_valid(),
+    ));
+    let too_large = Expect::Refused(413, "larger than allowed".into());
+    cases.push(case(
+        "2 MiB and 1 byte",
+        Some(JSON),
+        padded(JSON_LIMIT + 1),
+        too_large,
+    ));
 
     for field in fields {
         field_cases(valid, fields, *field, &mut cases);
@@ -389,9 +394,13 @@ pub fn check_body(app: &TestApp, path: &str, table: &str, cases: &[Case]) -> usi
 #[track_caller]
 pub fn check_list(app: &TestApp, path: &str, table: &str, texts: &[&str]) -> usize {
     let rows = app.count_rows(table);
+    let first = send(app, "GET", path, &[], b"");
+    if let Err(why) = lists(&first, rows, texts) {
+        panic!("GET {path}: {why}");
+    }
+    // The same list, byte for byte, whatever else the request says.
     let mut failures = Vec::new();
     let odd_queries = [
-        "",
         "?id=abc",
         "?limit=-1&offset=99999999999999999999",
         "?%FF=%3Cb%3E",
@@ -399,8 +408,12 @@ pub fn check_list(app: &TestApp, path: &str, table: &str, texts: &[&str]) -> usi
     ];
     for query in odd_queries {
         let reply = send(app, "GET", &format!("{path}{query}"), &[], b"");
-        if let Err(why) = lists(&reply, rows, texts) {
-            failures.push(format!("GET {path}{query}: {why}"));
+        if reply.status != 200 || reply.body != first.body {
+            failures.push(format!(
+                "GET {path}{query}: {} {}",
+                reply.status,
+                short(&reply.body)
+            ));
         }
     }
     let reply = send(
@@ -410,10 +423,14 @@ pub fn check_list(app: &TestApp, path: &str, table: &str, texts: &[&str]) -> usi
         &[("Content-Type", JSON)],
         b"{\"id\": \"abc\"}",
     );
-    if let Err(why) = lists(&reply, rows, texts) {
-        failures.push(format!("GET {path} with a body: {why}"));
+    if reply.status != 200 || reply.body != first.body {
+        failures.push(format!(
+            "GET {path} with a body: {} {}",
+            reply.status,
+            short(&reply.body)
+        ));
     }
-    report(&failures, odd_queries.len() + 1)
+    report(&failures, odd_queries.len() + 2)
 }
 
 fn lists(reply: &Reply, rows: i64, texts: &[&str]) -> Result<(), String> {
@@ -504,7 +521,7 @@ pub fn check_ids(app: &TestApp, prefix: &str, known: i64, answer: Answer) -> usi
     let mut cases: Vec<(String, Option<&str>)> = vec![
         (known.to_string(), None),
         (format!("0{known}"), None),
-        (format!("%2B{known}"), None),
+        (format!("+{known}"), None),
     ];
     for unknown in [
         "0",
