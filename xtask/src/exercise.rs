@@ -503,6 +503,18 @@ fn verify_one(root: &Path, exercise: &Exercise, dir: &Path) -> Result<String, St
         ));
     }
     apply_patch(dir, &exercise.dir.join("solution.patch"))?;
+    // What a learner compares with is formatted as the steps are (the
+    // workspace's `cargo fmt --all --check` does not see exercises/).
+    let formatted = cargo(dir)
+        .args(["fmt", "--check"])
+        .output()
+        .map_err(cargo_missing)?;
+    if !formatted.status.success() {
+        return Err(format!(
+            "the solution or the tests are not formatted (cargo fmt):\n{}",
+            String::from_utf8_lossy(&formatted.stdout)
+        ));
+    }
     let after = run_tests(dir, None)?;
     if let Some(errors) = after.build_errors {
         return Err(format!("the solution does not compile:\n{errors}"));
@@ -1201,6 +1213,27 @@ mod tests {
             results[0].in_words(),
             "(one of the step's own tests, users) listed"
         );
+    }
+
+    #[test]
+    fn a_failing_page_check_is_told_by_its_name_and_message() {
+        let report = "page checks in x.mjs failed (exit status: 1):\n\
+            ✔ the page opens (120.5ms)\n\
+            ✖ failing tests:\n\n\
+            test at exercise.mjs:39:1\n\
+            ✖ the button waits (5775.9ms)\n  \
+              AssertionError [ERR_ASSERTION]: the button should be disabled\n  \
+              + actual - expected\n\n  \
+              + 'enabled Send'\n  \
+              - 'disabled Sending…'\n      \
+                  at TestContext.<anonymous> (file:///x/exercise.mjs:51:10)\n  \
+              {\n    generatedMessage: false,\n  }\n";
+        assert_eq!(
+            node_failures(report).unwrap(),
+            "in the browser: the button waits\n  the button should be disabled\n  \
+             got: 'enabled Send'"
+        );
+        assert_eq!(node_failures("assertion failed"), None);
     }
 
     #[test]

@@ -8,5 +8,6 @@ mod book;
 mod carry;
 mod check;
 mod diff;
+mod exercise;
 mod switch;
 mod watch;

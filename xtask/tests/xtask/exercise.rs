@@ -1,0 +1,208 @@
+//! `exercise` on a small copy of the workspace (the root's Cargo.toml and
+//! Cargo.lock, `shared`, step 03 and one exercise under a name of its own),
+//! built into the real target/ so that the dependencies are not compiled
+//! again: start, hint, check (fails in words), solution --apply, check
+//! (done), reset; and verify, which must catch an exercise that passes
+//! without any change.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use crate::common::{TempDir, stdout, text};
+
+/// The real workspace's root.
+fn real_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// The real target folder: the nearest folder above this test binary that
+/// holds cargo's CACHEDIR.TAG (wherever CARGO_TARGET_DIR put it).
+fn real_target() -> PathBuf {
+    std::env::current_exe()
+        .unwrap()
+        .ancestors()
+        .find(|dir| dir.join("CACHEDIR.TAG").is_file())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| real_root().join("target"))
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if name == "target" || name == "instance" || name == "node_modules" {
+            continue;
+        }
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &to.join(&name));
+        } else {
+            fs::copy(entry.path(), to.join(&name)).unwrap();
+        }
+    }
+}
+
+/// A workspace with `shared`, step 03 and the exercise `s03-find-users-by-nickname`
+/// of the real one renamed `exercise_name` (so its binary, in the real
+/// target/, is not a learner's).
+fn small_workspace(name: &str, exercise_name: &str) -> TempDir {
+    let dir = TempDir::new(name);
+    let root = real_root();
+    // The members that exist here: without xtask.
+    let manifest = fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let manifest: String = manifest
+        .lines()
+        .map(|line| {
+            if line.starts_with("members = ") {
+                "members = [\"shared\", \"steps/*\"]".to_string()
+            } else {
+                line.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    dir.write("Cargo.toml", &manifest);
+    fs::copy(root.join("Cargo.lock"), dir.path().join("Cargo.lock")).unwrap();
+    copy_dir(&root.join("shared"), &dir.path().join("shared"));
+    copy_dir(&root.join("steps/s03"), &dir.path().join("steps/s03"));
+    copy_dir(
+        &root.join("exercises/s03-find-users-by-nickname"),
+        &dir.path().join("exercises").join(exercise_name),
+    );
+    dir
+}
+
+/// `xtask exercise ARGS` in the small workspace, building into the real target/.
+fn exercise(dir: &TempDir, args: &[&str]) -> Output {
+    crate::common::xtask("exercise")
+        .args(args)
+        .env("XTASK_ROOT", dir.path())
+        .env("CARGO_TARGET_DIR", real_target())
+        .output()
+        .expect("run xtask")
+}
+
+#[test]
+fn an_exercise_is_started_checked_solved_and_reset_on_a_copy_of_its_step() {
+    let dir = small_workspace("exercise", "s03-selftest-nickname");
+    let listed = stdout(&exercise(&dir, &[]));
+    assert!(
+        listed.contains("1  s03-selftest-nickname") && listed.contains("Find users by nickname"),
+        "{listed}"
+    );
+
+    // start: a copy of the step, a crate of its own, and the statement without its hints.
+    let started = stdout(&exercise(&dir, &["start", "nickname"]));
+    assert!(started.contains("## What to build"), "{started}");
+    assert!(started.contains("3 hints, one at a time"), "{started}");
+    assert!(
+        !started.contains("Hint 1"),
+        "the hints stay hidden: {started}"
+    );
+    let work = "exercises/work/s03-selftest-nickname";
+    let manifest = dir.read(&format!("{work}/Cargo.toml"));
+    assert!(
+        manifest.contains("name = \"ex-s03-selftest-nickname\""),
+        "{manifest}"
+    );
+    assert!(
+        manifest.contains("shared = { path = \"../../../shared\" }"),
+        "{manifest}"
+    );
+    assert!(manifest.contains("[workspace]"), "{manifest}");
+    assert!(!manifest.contains("workspace = true"), "{manifest}");
+    assert!(
+        dir.read(&format!("{work}/tests/step/main.rs"))
+            .ends_with("mod exercise;\n")
+    );
+    assert!(
+        dir.read(&format!("{work}/.cargo/config.toml"))
+            .contains("target-dir = \"../../../target\"")
+    );
+    assert!(!dir.read(&format!("{work}/src/main.rs")).contains("ANCHOR"));
+
+    let hint = stdout(&exercise(&dir, &["hint"]));
+    assert!(
+        hint.starts_with("Hint 1 of 3: where the query string arrives"),
+        "{hint}"
+    );
+    let hint = stdout(&exercise(&dir, &["hint"]));
+    assert!(hint.starts_with("Hint 2 of 3"), "{hint}");
+
+    // check on the unmodified step: what is still to do, in words, exit code 1.
+    let checked = exercise(&dir, &["check"]);
+    let said = text(&checked);
+    assert_eq!(checked.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains(
+            "NOT YET: asking for a nickname lists only that user\n    \
+                       GET /api/users?nickname=bob should list only bob, got 3 users"
+        ),
+        "{said}"
+    );
+    assert!(said.contains("6 still to do: "), "{said}");
+    assert!(
+        !said.contains("left:") && !said.contains("RUST_BACKTRACE"),
+        "{said}"
+    );
+
+    // A learner's edit of the tests does not count: check puts them back.
+    fs::write(
+        dir.path().join(work).join("tests/step/exercise.rs"),
+        "#[test]\nfn nothing() {}\n",
+    )
+    .unwrap();
+
+    // The reference solution, applied: done.
+    stdout(&exercise(&dir, &["solution", "--apply"]));
+    let done = stdout(&exercise(&dir, &["check"]));
+    assert!(
+        done.contains("done: ") && done.contains("(7 of the exercise,"),
+        "{done}"
+    );
+    assert!(dir.path().join(work).join(".done").is_file());
+    let diff = stdout(&exercise(&dir, &["diff"]));
+    assert_eq!(
+        diff,
+        dir.read("exercises/s03-selftest-nickname/solution.patch"),
+        "diff shows the learner's change as the solution's patch has it"
+    );
+
+    // reset: the step again, the learner's copy kept aside.
+    stdout(&exercise(&dir, &["reset"]));
+    assert!(
+        !dir.read(&format!("{work}/src/main.rs"))
+            .contains("UserFilter")
+    );
+    assert!(
+        dir.read(&format!("{work}.previous/src/main.rs"))
+            .contains("UserFilter"),
+        "the copy before the reset is kept"
+    );
+    // steps/s03 itself was never touched.
+    assert!(!dir.read("steps/s03/src/main.rs").contains("UserFilter"));
+}
+
+#[test]
+fn verify_calls_an_exercise_that_passes_without_a_change_dishonest() {
+    let dir = small_workspace("exercise-verify", "s03-selftest-dishonest");
+    // Tests that the unmodified step already passes.
+    dir.write(
+        "exercises/s03-selftest-dishonest/tests/exercise.rs",
+        "#[test]\nfn the_version_is_03() {\n    \
+         assert_eq!(shared::test_app!().get(\"/api/version\").json()[\"version\"], \"03\");\n}\n",
+    );
+    let output = exercise(&dir, &["verify"]);
+    let said = text(&output);
+    assert!(!output.status.success(), "{said}");
+    assert!(
+        said.contains(
+            "s03-selftest-dishonest: NOT HONEST: all 1 of its tests pass on the unmodified step"
+        ),
+        "{said}"
+    );
+}
