@@ -3,6 +3,7 @@
 //! client would. One module per feature, in the order the steps add them.
 
 mod alive;
+mod bad_input;
 mod database;
 mod errors;
 mod messages;
