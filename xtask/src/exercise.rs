@@ -351,6 +351,24 @@ fn check(root: &Path, exercise: &Exercise) -> Result<(), String> {
         }
     }
     println!();
+    for reason in &run.skipped {
+        println!("NOT CHECKED HERE: {reason}\n");
+    }
+    // An exercise checked in a browser is not done until the browser ran.
+    let has_page_checks = fs::read_dir(exercise.dir.join("tests"))
+        .map(|entries| {
+            entries
+                .flatten()
+                .any(|e| e.path().extension().is_some_and(|x| x == "mjs"))
+        })
+        .unwrap_or(false);
+    if has_page_checks && run.skipped.iter().any(|reason| reason.contains("browser")) {
+        println!(
+            "Not done yet: this exercise's checks run in a browser, and they did not run \
+             (what to install is said above)."
+        );
+        std::process::exit(1)
+    }
     if failed.is_empty() {
         let _ = fs::write(work.join(".done"), "");
         println!(
@@ -947,6 +965,9 @@ struct TestRun {
     /// The compiler's errors when the copy does not compile.
     build_errors: Option<String>,
     results: Vec<TestResult>,
+    /// What the tests could not check here, for a missing tool (httpie, a
+    /// browser): their "*** SKIPPED: ... ***" banners, once each.
+    skipped: Vec<String>,
 }
 
 /// `cargo test` on a copy (only the tests whose names contain `filter`, if given).
@@ -983,11 +1004,20 @@ fn run_tests(dir: &Path, filter: Option<&str>) -> Result<TestRun, String> {
         return Ok(TestRun {
             build_errors: Some(errors.join("\n")),
             results,
+            skipped: Vec::new(),
         });
     }
+    let mut skipped: Vec<String> = stderr
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("*** SKIPPED: "))
+        .map(|line| line.trim_end_matches("***").trim().to_string())
+        .collect();
+    skipped.sort();
+    skipped.dedup();
     Ok(TestRun {
         build_errors: None,
         results,
+        skipped,
     })
 }
 
