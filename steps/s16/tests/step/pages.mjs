@@ -228,3 +228,45 @@ test('when the server does not answer, the page says so and keeps the text', asy
   assert.equal(await error.innerText(), 'Not sent: the server does not answer. Is it running?');
   assert.equal(await page.getByLabel('Message').inputValue(), 'anyone there?');
 });
+
+test('odd input through the form: stored and shown as typed, or refused naming the field', async (t) => {
+  const page = await open(t, '/front/messages/1');
+  expectConsoleErrors(page, /status of 422/); // the two refused on purpose, below
+  const send = () => page.getByRole('button', { name: 'Send' }).click();
+  const odd = [
+    '<script>alert("form ran")</script><img src=x onerror="alert(\'form img ran\')">',
+    "'); DROP TABLE messages; --",
+    'Zoë 🐱 中文 عربى e\u0301 \u202ereversed',
+    'back\\slash "quotes" & ampersand',
+    'long '.repeat(2_000),
+  ];
+  for (const content of odd) {
+    const answer = await sendFromTheForm(page, 'charlie', content, send);
+    assert.equal(answer.status(), 201);
+    assert.equal((await answer.json()).content, content);
+  }
+
+  // A form changed in the developer tools: the ids it sends are refused, naming the field.
+  const author = page.locator('input[name="author_id"]');
+  await author.evaluate((input) => (input.value = 'alice'));
+  let answer = await sendFromTheForm(page, 'charlie', 'from a name', send);
+  assert.equal(answer.status(), 422);
+  assert.match((await answer.json()).error, /^author_id must be a user's id/);
+  const error = page.getByRole('alert');
+  await error.waitFor();
+  assert.match(await error.innerText(), /^Not sent: author_id must be a user's id/);
+  await author.evaluate((input) => (input.value = '1'));
+  await page.locator('select#recipient option', { hasText: 'bob' }).evaluate((option) => (option.value = '999'));
+  answer = await sendFromTheForm(page, 'bob', 'to nobody', send);
+  assert.equal(answer.status(), 422);
+  assert.equal((await answer.json()).error, 'recipient_id: no user with id 999');
+  await page.getByText('Not sent: recipient_id: no user with id 999').waitFor();
+
+  // Read again from the server, each message shows as typed, and nothing ran
+  // (`open` fails the check on any dialog).
+  await page.reload();
+  const cells = await page.locator('table.messages tbody tr td:last-child').allInnerTexts();
+  assert.deepEqual(cells.slice(-odd.length), odd.map((content) => content.trim()));
+  assert.equal(await page.locator('table.messages script, table.messages img').count(), 0);
+  await screenshot(page, 'odd-input');
+});

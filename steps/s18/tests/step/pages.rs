@@ -209,10 +209,11 @@ fn the_pages_work_in_a_real_browser() {
         &app,
         concat!(env!("CARGO_MANIFEST_DIR"), "/tests/step/pages.mjs"),
     );
-    // pages.mjs sends five messages from the form that the server stores,
-    // and two it refuses or never receives: five are in the file.
+    // pages.mjs sends ten messages from the form that the server stores
+    // (five of odd text), and four it refuses or never receives: ten are in
+    // the file.
     if ran {
-        assert_eq!(app.count_rows("messages"), before + 5);
+        assert_eq!(app.count_rows("messages"), before + 10);
         // Each messages page connected its WebSocket (step 16) and
         // subscribed to its user's events (step 17).
         let log = app.log();
