@@ -1070,7 +1070,7 @@ fn panic_message(output: &str) -> String {
             break;
         }
     }
-    for line in lines {
+    for line in lines.by_ref() {
         if line.starts_with("note: run with `RUST_BACKTRACE")
             || line.starts_with("--- server log ---")
             || line.starts_with("failures:")
@@ -1083,6 +1083,14 @@ fn panic_message(output: &str) -> String {
     while message.last().is_some_and(|l| l.trim().is_empty()) {
         message.pop();
     }
+    // The server's errors (its log follows the panic), e.g. why a 500: a
+    // learner sees what the step's terminal would have shown.
+    let mut server_errors: Vec<&str> = lines
+        .filter_map(|line| line.strip_prefix("ERROR "))
+        .map(str::trim)
+        .collect();
+    server_errors.dedup();
+    server_errors.truncate(3);
     let mut text = message.join("\n");
     // assert_eq!'s own words say less than the message it was given, and
     // its `left:`/`right:` lines repeat what the message says it got.
@@ -1097,6 +1105,9 @@ fn panic_message(output: &str) -> String {
     // check said, and where it runs (the browser), not where it was started.
     if let Some(failures) = node_failures(&text) {
         return failures;
+    }
+    for error in server_errors {
+        text.push_str(&format!("\nthe server's log said: {error}"));
     }
     if text.is_empty() {
         text = format!("(the test stopped at {place})");
@@ -1220,7 +1231,7 @@ mod tests {
             assertion `left == right` failed: GET /api/users?nickname=bob should list only Bob, got 3 users\n  \
             left: 3\n right: 1\n\
             note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n\
-            --- server log ---\nINFO GET /api/users\n\n\
+            --- server log ---\nINFO  GET /api/users\nERROR database error: no such table\n\n\
             ---- exercise::other stdout ----\n\
             thread 'exercise::other' panicked at tests/step/exercise.rs:30:5:\n\
             explicit\n\n\
@@ -1232,6 +1243,7 @@ mod tests {
         assert_eq!(
             results[1].message,
             "GET /api/users?nickname=bob should list only Bob, got 3 users\n\
+             the server's log said: database error: no such table\n\
              (at tests/step/exercise.rs:12:5)"
         );
         assert_eq!(results[1].in_words(), "users are found by nickname");
