@@ -19,8 +19,9 @@ pub enum ApiError {
     /// 404: there is no such thing.
     #[error("{0}")]
     NotFound(String),
-    /// 500: the database failed. `#[from]` lets `?` turn a rusqlite error
-    /// into this one. The details go to the server's log, not to the client.
+    /// 500: the database failed (503 when it cannot be used for now, see
+    /// `unavailable`). `#[from]` lets `?` turn a rusqlite error into this
+    /// one. The details go to the server's log, not to the client.
     #[error("database error")]
     Db(#[from] rusqlite::Error),
 }
@@ -31,16 +32,35 @@ impl ResponseError for ApiError {
         match self {
             ApiError::BadInput(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Db(e) if unavailable(e) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Db(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let ApiError::Db(e) = self {
-            log::error!("database error: {e}");
+        let ApiError::Db(e) = self else {
+            return error_reply(self.status_code(), self);
+        };
+        log::error!("database error: {e}");
+        match self.status_code() {
+            StatusCode::SERVICE_UNAVAILABLE => error_reply(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database cannot be used now: the server's log says why",
+            ),
+            status => error_reply(status, self),
         }
-        error_reply(self.status_code(), self)
     }
+}
+
+/// The database cannot be used for now, for a reason outside the app: its
+/// file is gone or read-only (db.rs checks), the disk is full or failing.
+/// Not a bug of the request or of the code: 503, and the log says what to do.
+fn unavailable(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode::{CannotOpen, DiskFull, ReadOnly, SystemIoFailure};
+    matches!(
+        e.sqlite_error_code(),
+        Some(CannotOpen | ReadOnly | DiskFull | SystemIoFailure)
+    )
 }
 
 /// The shape of every error answer: `{"error": message}`, with `status`.

@@ -30,9 +30,9 @@ fn set_readonly(path: &Path, readonly: bool) {
 #[track_caller]
 fn refused_because(app: &TestApp, why: &str) {
     let write = app.post_json("/api/messages", &message("lost?"));
-    assert_json_error(&write, 500, "database error");
+    assert_json_error(&write, 503, "the database cannot be used now");
     assert!(!write.body.contains("chat.db"), "{}", write.body);
-    assert_json_error(&app.get("/api/messages"), 500, "database error");
+    assert_json_error(&app.get("/api/messages"), 503, "cannot be used now");
     assert_eq!(app.get("/db/alive").status, 503);
     assert!(app.log().contains(why), "the log should say {why:?}");
 }
