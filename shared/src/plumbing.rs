@@ -1,10 +1,15 @@
 //! The middleware every step wraps its app in: `.wrap(shared::plumbing())`.
 
+use std::future::poll_fn;
 use std::net::IpAddr;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::pin;
+use std::task::Poll;
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
+use actix_web::error::InternalError;
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{Error, HttpResponse};
@@ -21,6 +26,9 @@ use crate::LOOPBACK_ONLY;
 ///   reach the step through DNS rebinding, and so is a request that a page of
 ///   another site sent (its `Origin`), e.g. a WebSocket opened by any site
 ///   the learner visits; `--host 0.0.0.0` opens both;
+/// - a handler that panics answers `500 {"error": "internal error"}`, the
+///   panic's message going to the log: otherwise actix-web would drop the
+///   connection without an answer, and every other one of that worker;
 /// - one log line per request: `GET /api/users HTTP/1.1 → 200 (0.41 ms)`.
 pub fn plumbing<S, B>() -> impl Transform<
     S,
@@ -55,12 +63,41 @@ async fn handle(
             // actix-http already leaves the body out of a HEAD answer.
             req.head_mut().method = Method::GET;
         }
-        next.call(req).await?.map_into_left_body()
+        let handled = unless_it_panics(async move {
+            crate::faults::before_handler(); // a no-op outside the tests
+            next.call(req).await
+        });
+        match handled.await {
+            Ok(response) => response?.map_into_left_body(),
+            Err(()) => {
+                // The request went with the handler's future: answer with an
+                // error, which actix-web turns into this response.
+                let millis = started.elapsed().as_secs_f64() * 1000.0;
+                log::error!(target: "request", "{line} → 500, the handler panicked ({millis:.2} ms)");
+                let reply =
+                    HttpResponse::InternalServerError().json(json!({ "error": "internal error" }));
+                return Err(InternalError::from_response("a handler panicked", reply).into());
+            }
+        }
     };
 
     let millis = started.elapsed().as_secs_f64() * 1000.0;
     log::info!(target: "request", "{line} → {} ({millis:.2} ms)", response.status().as_u16());
     Ok(response)
+}
+
+/// Runs `future`, or answers `Err(())` if polling it panics (the panic hook
+/// has printed the panic's message by then).
+async fn unless_it_panics<T>(future: impl Future<Output = T>) -> Result<T, ()> {
+    let mut future = pin!(future);
+    poll_fn(
+        |cx| match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(_) => Poll::Ready(Err(())),
+        },
+    )
+    .await
 }
 
 /// The header (`Host` or `Origin`) and its value that make a request one to

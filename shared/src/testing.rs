@@ -195,6 +195,12 @@ impl TestApp {
         fs::write(self.dir.join("faults"), "panic").expect("write the fault file");
     }
 
+    /// The next request panics as it starts, as a handler with a bug would
+    /// (see `shared::faults`).
+    pub fn make_the_next_request_panic(&self) {
+        fs::write(self.dir.join("faults"), "panic in a handler").expect("write the fault file");
+    }
+
     /// The server's process id.
     pub fn pid(&self) -> u32 {
         self.child.borrow().id()

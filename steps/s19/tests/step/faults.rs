@@ -72,6 +72,30 @@ fn a_query_that_panics_among_many_writers_fails_alone_and_writes_nothing() {
 }
 
 #[test]
+fn a_handler_that_panics_answers_500_and_the_server_goes_on() {
+    let app = shared::test_app!();
+    app.add_sample_users();
+    let pid = app.pid();
+    app.make_the_next_request_panic();
+    let reply = app.post_json("/api/messages", &message("never stored"));
+    assert_json_error(&reply, 500, "internal error");
+    assert!(
+        app.log().contains("this handler panics"),
+        "the log should say so"
+    );
+    assert_eq!(app.count_rows("messages"), 0, "the handler never ran");
+    // The same process, its database usable, serving the next requests.
+    let reply = app.post_json("/api/messages", &message("stored"));
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert_eq!(
+        app.get("/api/messages").json().as_array().map(Vec::len),
+        Some(1)
+    );
+    assert_eq!(app.get("/db/alive").status, 200);
+    assert_eq!(app.pid(), pid);
+}
+
+#[test]
 fn a_database_file_moved_away_refuses_work_and_loses_nothing_once_it_is_back() {
     let app = shared::test_app!();
     app.add_sample_users();
