@@ -112,3 +112,20 @@ pub fn http() -> ureq::Agent {
         .build()
         .new_agent()
 }
+
+/// The workspace these tests belong to: xtask's parent folder.
+pub fn real_workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// The target folder this test was built in (`target/tmp`'s parent),
+/// wherever CARGO_TARGET_DIR put it.
+pub fn real_target() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}

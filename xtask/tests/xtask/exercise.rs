@@ -6,29 +6,10 @@
 //! without any change.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 
-use crate::common::{TempDir, stdout, text};
-
-/// The real workspace's root.
-fn real_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-/// The real target folder: the nearest folder above this test binary that
-/// holds cargo's CACHEDIR.TAG (wherever CARGO_TARGET_DIR put it).
-fn real_target() -> PathBuf {
-    std::env::current_exe()
-        .unwrap()
-        .ancestors()
-        .find(|dir| dir.join("CACHEDIR.TAG").is_file())
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| real_root().join("target"))
-}
+use crate::common::{TempDir, real_target, real_workspace, stdout, text};
 
 fn copy_dir(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap();
@@ -51,7 +32,7 @@ fn copy_dir(from: &Path, to: &Path) {
 /// target/, is not a learner's).
 fn small_workspace(name: &str, exercise_name: &str) -> TempDir {
     let dir = TempDir::new(name);
-    let root = real_root();
+    let root = real_workspace();
     // The members that exist here: without xtask.
     let manifest = fs::read_to_string(root.join("Cargo.toml")).unwrap();
     let manifest: String = manifest

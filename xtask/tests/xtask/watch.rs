@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use crate::common::{TempDir, free_port, http, text, xtask};
+use crate::common::{TempDir, free_port, http, real_target, real_workspace, text, xtask};
 
 /// How long any one thing may take before the test fails. Generous: the
 /// machine may be busy compiling something else.
@@ -247,22 +247,6 @@ impl Drop for Watched {
         }
         let _ = fs::remove_dir_all(&self.workspace);
     }
-}
-
-/// The workspace these tests belong to: xtask's parent folder.
-fn real_workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-/// The target folder this test was built in (`target/tmp`'s parent).
-fn real_target() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
 }
 
 /// The seconds in "s91 rebuilt in 1.4 s, serving again".
