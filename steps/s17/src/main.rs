@@ -587,13 +587,16 @@ enum PageEvent {
     Subscribe { user_id: i64 },
 }
 
+/// The largest frame a page may send: a chat's events are small.
+const LARGEST_FRAME: usize = 64 * 1024;
+
 // ANCHOR: websocket
 // try it: open http://localhost:5001/front/messages/1 (the server logs "connect-ack")
 #[get("/ws")]
 async fn websocket(req: HttpRequest, body: web::Payload) -> actix_web::Result<HttpResponse> {
-    // A frame of more than 64 KiB is refused as soon as its header arrives
+    // A frame over that size is refused as soon as its header arrives
     // (actix-ws alone would keep all of it before refusing it: see `shared`).
-    let body = shared::limit_frames(&req, body, 64 * 1024);
+    let body = shared::limit_frames(&req, body, LARGEST_FRAME);
     // The handshake: the answer switches the connection from HTTP to WebSocket.
     let (response, session, frames) = actix_ws::handle(&req, body)?;
     // The connection then lives on in a task of its own.
@@ -611,11 +614,11 @@ const GONE_AFTER: Duration = Duration::from_secs(15);
 /// One page's WebSocket, until it closes: reads the page's events, and pings
 /// it now and then to notice a page that is gone.
 async fn page_connection(mut session: Session, frames: MessageStream) {
-    // A frame of more than 64 KiB is refused: a chat's events are small.
+    // A frame, or a message sent in several frames, over that size is refused.
     let mut frames = frames
-        .max_frame_size(64 * 1024)
+        .max_frame_size(LARGEST_FRAME)
         .aggregate_continuations()
-        .max_continuation_size(64 * 1024);
+        .max_continuation_size(LARGEST_FRAME);
     let mut ping = tokio::time::interval(PING_EVERY);
     let mut last_heard = Instant::now();
     let close = loop {
