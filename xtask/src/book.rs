@@ -24,7 +24,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use crate::diff;
-use crate::steps::{self, Step};
+use crate::steps::{self, Step, files, shown};
 
 pub const USAGE: &str = "\
 usage: scripts/book [--check] [--no-build]
@@ -757,31 +757,6 @@ fn normalized(path: &Path) -> PathBuf {
         }
     }
     out
-}
-
-// ---------------------------------------------------------------- helpers
-
-/// Every file under `folder`, sorted; none if it does not exist.
-fn files(folder: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let Ok(entries) = fs::read_dir(folder) else {
-        return found;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            found.extend(files(&path));
-        } else {
-            found.push(path);
-        }
-    }
-    found.sort();
-    found
-}
-
-/// A path with `/` on every system.
-fn shown(path: &Path) -> String {
-    path.to_string_lossy().replace('\\', "/")
 }
 
 #[cfg(test)]

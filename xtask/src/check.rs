@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::steps::{self, Step};
+use crate::steps::{self, Step, files, shown};
 
 pub const USAGE: &str = "\
 usage: cargo xtask check
@@ -323,31 +323,6 @@ fn without_comment(line: &str) -> &str {
         Some(i) => &line[..i],
         None => line,
     }
-}
-
-// ---------------------------------------------------------------- helpers
-
-/// Every file under `folder`, sorted; none if it does not exist.
-fn files(folder: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let Ok(entries) = fs::read_dir(folder) else {
-        return found;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            found.extend(files(&path));
-        } else {
-            found.push(path);
-        }
-    }
-    found.sort();
-    found
-}
-
-/// A path with `/` on every system.
-fn shown(path: &Path) -> String {
-    path.to_string_lossy().replace('\\', "/")
 }
 
 #[cfg(test)]

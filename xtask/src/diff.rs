@@ -145,7 +145,11 @@ pub(crate) fn git_missing(e: io::Error) -> String {
 
 /// Copies a step's crate, leaving out hidden files (editors' swap files,
 /// .DS_Store) and, at the top, what `keep` refuses.
-fn copy_crate(from: &Path, to: &Path, keep: Option<&dyn Fn(&str) -> bool>) -> io::Result<()> {
+pub(crate) fn copy_crate(
+    from: &Path,
+    to: &Path,
+    keep: Option<&dyn Fn(&str) -> bool>,
+) -> io::Result<()> {
     fs::create_dir_all(to)?;
     for entry in fs::read_dir(from)? {
         let entry = entry?;

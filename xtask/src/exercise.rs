@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
+use crate::diff::copy_crate;
 use crate::steps;
 
 pub const USAGE: &str = "\
@@ -575,7 +576,7 @@ fn make_copy(root: &Path, exercise: &Exercise, dest: &Path) -> Result<(), String
     fs::create_dir_all(dest).map_err(fail)?;
     for part in ["src", "static", "tests"] {
         if step.join(part).is_dir() {
-            copy_dir(&step.join(part), &dest.join(part)).map_err(fail)?;
+            copy_crate(&step.join(part), &dest.join(part), None).map_err(fail)?;
         }
     }
     // The exercise's tests join the step's test binary, as one more module.
@@ -794,44 +795,6 @@ fn section_values(toml: &str, name: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Copies a folder, leaving out hidden files (editors' swap files, .DS_Store)
-/// and the book's `ANCHOR:` marker lines, which are not part of the app: a
-/// learner's copy, and so the solutions' patches, never contain them.
-fn copy_dir(from: &Path, to: &Path) -> io::Result<()> {
-    fs::create_dir_all(to)?;
-    for entry in fs::read_dir(from)? {
-        let entry = entry?;
-        if entry.file_name().to_string_lossy().starts_with('.') {
-            continue;
-        }
-        let (path, dest) = (entry.path(), to.join(entry.file_name()));
-        if entry.file_type()?.is_dir() {
-            copy_dir(&path, &dest)?;
-        } else {
-            match String::from_utf8(fs::read(&path)?) {
-                Ok(text) => {
-                    let kept: String = text
-                        .split_inclusive('\n')
-                        .filter(|line| !is_anchor_line(line))
-                        .collect();
-                    fs::write(dest, kept)?;
-                }
-                Err(binary) => fs::write(dest, binary.into_bytes())?,
-            }
-        }
-    }
-    Ok(())
-}
-
-/// `// ANCHOR: name` or `// ANCHOR_END: name` (in any comment syntax).
-fn is_anchor_line(line: &str) -> bool {
-    let line = line.trim_start();
-    ["//", "/*", "#", "<!--"]
-        .iter()
-        .any(|c| line.starts_with(c))
-        && (line.contains("ANCHOR: ") || line.contains("ANCHOR_END: "))
-}
-
 /// `cargo` in the copy's folder, so that its `.cargo/config.toml` (the
 /// shared target folder) applies.
 fn cargo(dir: &Path) -> Command {
@@ -887,7 +850,7 @@ fn learner_diff(root: &Path, exercise: &Exercise, work: &Path) -> Result<String,
                 let dest = scratch.join(side).join(part);
                 fs::create_dir_all(&dest)?;
                 if from.join(part).is_dir() {
-                    copy_dir(&from.join(part), &dest)?;
+                    copy_crate(&from.join(part), &dest, None)?;
                 }
             }
         }
