@@ -195,6 +195,17 @@ impl TestApp {
         fs::write(self.dir.join("faults"), "panic").expect("write the fault file");
     }
 
+    /// Sets or clears the read-only mark of the database file, as
+    /// `chmod a-w` / `chmod u+w` do (the step's database thread checks it).
+    pub fn set_database_read_only(&self, readonly: bool) {
+        let path = self.db_path();
+        let mut permissions = fs::metadata(&path)
+            .expect("the database file")
+            .permissions();
+        permissions.set_readonly(readonly);
+        fs::set_permissions(&path, permissions).expect("change the file's permissions");
+    }
+
     /// The next request panics as it starts, as a handler with a bug would
     /// (see `shared::faults`).
     pub fn make_the_next_request_panic(&self) {

@@ -21,13 +21,6 @@ fn unhealthy_because(app: &TestApp, why: &str) {
     );
 }
 
-/// Sets or clears the read-only mark of `path`, as `chmod a-w` / `chmod u+w` do.
-fn set_readonly(path: &std::path::Path, readonly: bool) {
-    let mut permissions = fs::metadata(path).expect("the file").permissions();
-    permissions.set_readonly(readonly);
-    fs::set_permissions(path, permissions).expect("change the file's permissions");
-}
-
 #[test]
 fn a_database_file_moved_away_is_noticed_and_used_again_once_it_is_back() {
     let app = shared::test_app!();
@@ -53,10 +46,10 @@ fn a_deleted_database_file_is_noticed_and_a_restart_starts_a_new_one() {
 #[test]
 fn a_read_only_database_file_is_noticed_until_it_is_writable_again() {
     let app = shared::test_app!();
-    set_readonly(&app.db_path(), true);
+    app.set_database_read_only(true);
     // Root may write to any file, so only the step's check can refuse here:
     // the test means the same as root and as anyone else.
     unhealthy_because(&app, "is read-only");
-    set_readonly(&app.db_path(), false);
+    app.set_database_read_only(false);
     assert_eq!(app.get("/db/alive").status, 200);
 }

@@ -4,7 +4,6 @@
 //! is wrong until it can work again.
 
 use std::fs;
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
@@ -16,13 +15,6 @@ use shared::testing::{TestApp, assert_json_error};
 /// A message from alice to bob, as `POST /api/messages` takes it.
 fn message(content: &str) -> Value {
     json!({"author_id": 1, "recipient_id": 2, "content": content})
-}
-
-/// Sets or clears the read-only mark of `path`, as `chmod a-w` / `chmod u+w` do.
-fn set_readonly(path: &Path, readonly: bool) {
-    let mut permissions = fs::metadata(path).expect("the file").permissions();
-    permissions.set_readonly(readonly);
-    fs::set_permissions(path, permissions).expect("change the file's permissions");
 }
 
 /// The database cannot be used: a write and a read get a JSON error without
@@ -121,12 +113,12 @@ fn a_database_file_moved_away_refuses_work_and_loses_nothing_once_it_is_back() {
 fn a_read_only_database_file_refuses_work_until_it_is_writable_again() {
     let app = shared::test_app!();
     app.add_sample_users();
-    set_readonly(&app.db_path(), true);
+    app.set_database_read_only(true);
     // Root may write to a read-only file, and so may a connection opened
     // before the mark: only the step's own check refuses here, the same for
     // root and anyone else.
     refused_because(&app, "is read-only");
-    set_readonly(&app.db_path(), false);
+    app.set_database_read_only(false);
     let reply = app.post_json("/api/messages", &message("writable again"));
     assert_eq!(reply.status, 201, "{}", reply.body);
     assert_eq!(app.count_rows("messages"), 1);
