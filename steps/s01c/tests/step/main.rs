@@ -4,6 +4,7 @@
 
 mod alive;
 mod database;
+mod db_file;
 mod hello;
 mod tutorial;
 mod version;

@@ -5,6 +5,7 @@
 mod alive;
 mod bad_input;
 mod database;
+mod db_file;
 mod errors;
 mod messages;
 mod pages;
