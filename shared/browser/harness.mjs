@@ -88,7 +88,7 @@ let launched; // one browser for all the checks in a file, started on first use
 
 function browser() {
   launched ??= chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium-headless-shell',
     args: CHROMIUM_FLAGS,
     headless: true,
     timeout: 60_000,

@@ -293,16 +293,7 @@ fn the_book_builds_offline_and_a_chapter_shows_lesson_diff_and_code_in_a_browser
 fn browser_tools() -> Option<PathBuf> {
     let node = Command::new("node").arg("--version").output();
     let playwright = workspace().join("node_modules/playwright-core/package.json");
-    let chromium = std::env::var_os("CHROMIUM_PATH")
-        .map(PathBuf::from)
-        .or_else(|| {
-            let path = std::env::var_os("PATH")?;
-            std::env::split_paths(&path)
-                .flat_map(|dir| {
-                    ["chromium", "chromium-browser", "google-chrome"].map(|n| dir.join(n))
-                })
-                .find(|p| p.is_file())
-        });
+    let chromium = shared::testing::browser::find_chromium().ok();
     match (
         node.is_ok_and(|o| o.status.success()),
         playwright.is_file(),
