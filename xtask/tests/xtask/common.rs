@@ -44,7 +44,13 @@ pub struct TempDir(pub PathBuf);
 
 impl TempDir {
     pub fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("xtask-{name}-{}", std::process::id()));
+        TempDir::at(std::env::temp_dir().join(format!("xtask-{name}-{}", std::process::id())))
+    }
+
+    /// The folder `dir`, emptied. For a workspace that builds into the real
+    /// target/: cargo names a crate's build after its path, so a new path at
+    /// each run would leave one more build of its crates there each time.
+    pub fn at(dir: PathBuf) -> TempDir {
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
         TempDir(dir)
@@ -66,13 +72,13 @@ impl TempDir {
     }
 
     /// A fake step crate `steps/NAME` with these files (paths inside the step):
-    /// enough for xtask to find it.
+    /// enough for xtask to find it, and for cargo to build it.
     pub fn step(&self, name: &str, files: &[(&str, &str)]) {
         self.write(
             &format!("steps/{name}/Cargo.toml"),
             &format!(
                 "[package]\nname = \"{name}\"\ndescription = \"Step {} of the Rust chat \
-                 tutorial: a fake\"\n",
+                 tutorial: a fake\"\nedition = \"2024\"\n",
                 &name[1..]
             ),
         );

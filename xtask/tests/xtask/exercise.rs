@@ -4,6 +4,13 @@
 //! again: start, hint, check (fails in words), solution --apply, check
 //! (done), reset; and verify, which must catch an exercise that passes
 //! without any change.
+//!
+//! The copy is at a fixed place, `target/tmp/<test>/`, and its files keep
+//! their modification times: cargo, which names a crate's build after its
+//! path and finds it up to date by those times, then reuses the build of
+//! `shared` from the run before, instead of compiling it again (a second
+//! each time) and leaving one more build of it, and of the exercise, in
+//! target/ at each run.
 
 use std::fs;
 use std::path::Path;
@@ -11,6 +18,7 @@ use std::process::Output;
 
 use crate::common::{TempDir, real_target, real_workspace, stdout, text};
 
+/// Copies a folder, each file with its modification time (as `cp -p` does).
 fn copy_dir(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap();
     for entry in fs::read_dir(from).unwrap() {
@@ -23,6 +31,9 @@ fn copy_dir(from: &Path, to: &Path) {
             copy_dir(&entry.path(), &to.join(&name));
         } else {
             fs::copy(entry.path(), to.join(&name)).unwrap();
+            let modified = entry.metadata().unwrap().modified().unwrap();
+            let copy = fs::File::options().write(true).open(to.join(&name));
+            copy.unwrap().set_modified(modified).unwrap();
         }
     }
 }
@@ -31,7 +42,7 @@ fn copy_dir(from: &Path, to: &Path) {
 /// of the real one renamed `exercise_name` (so its binary, in the real
 /// target/, is not a learner's).
 fn small_workspace(name: &str, exercise_name: &str) -> TempDir {
-    let dir = TempDir::new(name);
+    let dir = TempDir::at(Path::new(env!("CARGO_TARGET_TMPDIR")).join(name));
     let root = real_workspace();
     // The members that exist here: without xtask.
     let manifest = fs::read_to_string(root.join("Cargo.toml")).unwrap();

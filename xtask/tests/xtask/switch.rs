@@ -3,13 +3,17 @@
 //! where a learner may be running a step) and a temporary folder for the
 //! state and the databases (`XTASK_RUN_DIR`), so a developer's
 //! `steps/*/instance/chat.db` and `.switch/` are never touched.
+//!
+//! The tests run side by side. Nothing else is shared but target/, and a
+//! `cargo build` in one test cannot pull a binary from under another: cargo
+//! takes turns on target/, and a server runs its own copy of the binary
+//! (`.switch/bin/` in its sandbox), made once its build has finished.
 
 use std::fs;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -19,23 +23,17 @@ use crate::common::{TempDir, free_port, http, text, xtask};
 struct Sandbox {
     dir: PathBuf,
     port: u16,
-    // Dropped after the server is stopped (fields drop in this order).
+    // Dropped after the server is stopped (Drop runs before the fields drop).
     _folder: TempDir,
-    _one_at_a_time: MutexGuard<'static, ()>,
 }
 
 impl Sandbox {
-    /// One sandbox at a time: `switch` runs `cargo build`, which may replace
-    /// target/debug/s03 at the very moment another test starts it.
     fn new(name: &str) -> Sandbox {
-        static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-        let guard = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
         let folder = TempDir::new(name);
         Sandbox {
             dir: folder.path().to_path_buf(),
             port: free_port(),
             _folder: folder,
-            _one_at_a_time: guard,
         }
     }
 

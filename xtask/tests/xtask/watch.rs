@@ -1,20 +1,31 @@
-//! `switch --watch` for real, on a temporary copy of a step, never on the
-//! real ones: step s01c (the first with `/api/version`), copied as `s91` (and
-//! `s92`) into a workspace of its own, `target/tmp/watch/`. That workspace has
-//! the real one's Cargo.toml (its members aside) and Cargo.lock, and builds
-//! into the real `target/`, so no dependency is compiled again: a rebuild
-//! compiles and links the copied step only. Its own package names keep the
-//! real steps' binaries in `target/debug/` untouched.
-//!
-//! Each watch runs in the background with a free port and its own
+//! `switch --watch` for real, on temporary workspaces, never on the real
+//! steps. Each watch runs in the background with a free port and its own
 //! `XTASK_RUN_DIR`; it is killed, and its server stopped, when the test ends,
 //! whatever happened.
+//!
+//! Most tests are about the watch itself (two saves give one build, a broken
+//! build keeps the previous one serving, Ctrl-C, a switch made in another
+//! terminal): what the step is does not matter to them, so they watch fake
+//! steps, `s91` and `s92` (fake_step.rs: a few dozen lines of the standard
+//! library that answer what `switch` asks of a step). Each of these tests has
+//! a workspace and a target folder of its own: its builds take a quarter of
+//! a second and never wait for another test's cargo.
+//!
+//! One test measures what a learner sees, a save served within seconds, on
+//! the real thing: step s01c (the first with `/api/version`, actix-web and
+//! SQLite) copied as `s91` into a workspace at a fixed place,
+//! `target/tmp/watch/`. That workspace has the real one's Cargo.toml (its
+//! members aside) and Cargo.lock, and builds into the real `target/`, so no
+//! dependency is compiled again: a rebuild compiles and links the copy only.
+//! Its fixed place lets cargo find its build of the copy again, instead of
+//! leaving one more in target/ at each run; its own package name keeps the
+//! real steps' binaries in `target/debug/` untouched.
 
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -28,30 +39,46 @@ const PATIENCE: Duration = Duration::from_secs(60);
 /// on a busy 2-core machine it is about 1.5 s for this copy of s01c).
 const SERVED_WITHIN: Duration = Duration::from_secs(15);
 
-/// A workspace holding copies of step s01c, and a `switch --watch` on it.
+/// A workspace of steps to watch, and a `switch --watch` on it.
 struct Watched {
-    workspace: PathBuf,
+    workspace: TempDir,
+    /// Where cargo builds the steps.
+    target: PathBuf,
     run: TempDir,
     port: u16,
     watcher: Option<Child>,
     output: Arc<Mutex<String>>,
-    // Dropped last: one watch at a time, so that the timings are the build's,
-    // not those of another test's build.
-    _one_at_a_time: MutexGuard<'static, ()>,
 }
 
 impl Watched {
-    /// Copies s01c as each of `steps` (`s91`, ...), whose version is then
-    /// `91`, ... Nothing runs yet.
-    fn new(name: &str, steps: &[&str]) -> Watched {
-        static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-        let guard = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
-        // Always the same folder (the tests take turns): cargo finds its
-        // build of the copy again, instead of leaving one more in target/
-        // at each run.
-        let workspace = Path::new(env!("CARGO_TARGET_TMPDIR")).join("watch");
-        let _ = fs::remove_dir_all(&workspace);
-        fs::create_dir_all(workspace.join("steps")).unwrap();
+    /// Fake steps `steps` (`s91`, ...), whose version is then `91`, ..., in
+    /// a workspace of their own that builds into its own target folder.
+    /// Nothing runs yet.
+    fn fake(name: &str, steps: &[&str]) -> Watched {
+        let workspace = TempDir::new(&format!("watch-{name}"));
+        // Built as the real steps are: no debug info, no incremental cache
+        // (a build of the fake step then takes 0.25 s instead of 0.6 s).
+        workspace.write(
+            "Cargo.toml",
+            "[workspace]\nresolver = \"3\"\nmembers = [\"steps/*\"]\n\n\
+             [profile.dev]\ndebug = false\nincremental = false\n",
+        );
+        for step in steps {
+            let source = include_str!("fake_step.rs").replace(
+                "const VERSION: &str = \"91\";",
+                &format!("const VERSION: &str = \"{}\";", &step[1..]),
+            );
+            workspace.step(step, &[("src/main.rs", &source)]);
+        }
+        let target = workspace.path().join("target");
+        Watched::of(name, workspace, target)
+    }
+
+    /// Step s01c copied as `s91`, whose version is then `91`, in
+    /// `target/tmp/watch/`, which builds into the real target folder.
+    /// Nothing runs yet.
+    fn real_s01c(name: &str) -> Watched {
+        let workspace = TempDir::at(Path::new(env!("CARGO_TARGET_TMPDIR")).join("watch"));
         let real = real_workspace();
         let manifest = fs::read_to_string(real.join("Cargo.toml")).unwrap();
         let shared = real.join("shared");
@@ -70,47 +97,46 @@ impl Watched {
             .collect::<Vec<_>>()
             .join("\n");
         assert!(manifest.contains("members = [\"steps/*\"]"), "{manifest}");
-        fs::write(workspace.join("Cargo.toml"), manifest).unwrap();
-        fs::copy(real.join("Cargo.lock"), workspace.join("Cargo.lock")).unwrap();
+        workspace.write("Cargo.toml", &manifest);
+        fs::copy(real.join("Cargo.lock"), workspace.path().join("Cargo.lock")).unwrap();
 
         let original = real.join("steps/s01c");
-        for step in steps {
-            let copy = workspace.join("steps").join(step);
-            fs::create_dir_all(copy.join("src")).unwrap();
-            let cargo_toml = fs::read_to_string(original.join("Cargo.toml")).unwrap();
-            fs::write(
-                copy.join("Cargo.toml"),
-                cargo_toml.replace("\"s01c\"", &format!("{step:?}")),
-            )
-            .unwrap();
-            for file in ["main.rs", "db.rs"] {
-                let source = fs::read_to_string(original.join("src").join(file)).unwrap();
-                let source = source.replace(
-                    "const VERSION: &str = \"01c\";",
-                    &format!("const VERSION: &str = \"{}\";", &step[1..]),
-                );
-                fs::write(copy.join("src").join(file), source).unwrap();
-            }
+        let cargo_toml = fs::read_to_string(original.join("Cargo.toml")).unwrap();
+        workspace.write(
+            "steps/s91/Cargo.toml",
+            &cargo_toml.replace("\"s01c\"", "\"s91\""),
+        );
+        for file in ["main.rs", "db.rs"] {
+            let source = fs::read_to_string(original.join("src").join(file)).unwrap();
+            let source = source.replace(
+                "const VERSION: &str = \"01c\";",
+                "const VERSION: &str = \"91\";",
+            );
+            workspace.write(&format!("steps/s91/src/{file}"), &source);
         }
+        Watched::of(name, workspace, real_target())
+    }
+
+    fn of(name: &str, workspace: TempDir, target: PathBuf) -> Watched {
         Watched {
             workspace,
-            run: TempDir::new(&format!("watch-{name}")),
+            target,
+            run: TempDir::new(&format!("watch-run-{name}")),
             port: free_port(),
             watcher: None,
             output: Arc::default(),
-            _one_at_a_time: guard,
         }
     }
 
-    /// `xtask switch ARGS` on the copy: its workspace, its run folder, the
-    /// real target folder.
+    /// `xtask switch ARGS` on the workspace, with its run folder and its
+    /// target folder.
     fn switch(&self, args: &[&str]) -> Command {
         let mut command = xtask("switch");
         command
             .args(args)
-            .env("XTASK_ROOT", &self.workspace)
+            .env("XTASK_ROOT", self.workspace.path())
             .env("XTASK_RUN_DIR", self.run.path())
-            .env("CARGO_TARGET_DIR", real_target())
+            .env("CARGO_TARGET_DIR", &self.target)
             .env("CARGO_NET_OFFLINE", "true")
             .stdin(Stdio::null());
         command
@@ -201,9 +227,14 @@ impl Watched {
         started.elapsed()
     }
 
-    /// Saves a change to the copy's `src/main.rs`, as an editor does.
+    /// Saves a change to a step's `src/main.rs`, as an editor does.
     fn edit(&self, step: &str, from: &str, to: &str) {
-        let path = self.workspace.join("steps").join(step).join("src/main.rs");
+        let path = self
+            .workspace
+            .path()
+            .join("steps")
+            .join(step)
+            .join("src/main.rs");
         let source = fs::read_to_string(&path).unwrap();
         assert!(
             source.contains(from),
@@ -245,7 +276,6 @@ impl Drop for Watched {
             let log = fs::read_to_string(self.run.path().join(".switch/server.log"));
             eprintln!("--- server log ---\n{}", log.unwrap_or_default());
         }
-        let _ = fs::remove_dir_all(&self.workspace);
     }
 }
 
@@ -266,7 +296,7 @@ fn reported_seconds(output: &str, step: &str) -> f64 {
 
 #[test]
 fn an_edit_is_served_within_seconds_of_the_save() {
-    let mut watched = Watched::new("edit", &["s91"]);
+    let mut watched = Watched::real_s01c("edit");
     watched.watch("91");
     assert_eq!(watched.version().as_deref(), Some("91"));
     let database = watched.run.path().join("steps/s91/instance/chat.db");
@@ -289,7 +319,7 @@ fn an_edit_is_served_within_seconds_of_the_save() {
 
 #[test]
 fn a_broken_build_keeps_the_previous_build_serving_and_its_fix_is_served() {
-    let mut watched = Watched::new("broken", &["s91"]);
+    let mut watched = Watched::fake("broken", &["s91"]);
     watched.watch("91");
 
     // A missing semicolon.
@@ -323,7 +353,7 @@ fn a_broken_build_keeps_the_previous_build_serving_and_its_fix_is_served() {
 fn two_saves_in_quick_succession_give_one_rebuild() {
     use std::os::unix::fs::PermissionsExt;
 
-    let mut watched = Watched::new("twice", &["s91"]);
+    let mut watched = Watched::fake("twice", &["s91"]);
     let counter = watched.run.path().join("cargo-runs");
     let fake_cargo = watched.run.path().join("cargo");
     let real_cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -361,7 +391,7 @@ fn two_saves_in_quick_succession_give_one_rebuild() {
 #[cfg(unix)]
 #[test]
 fn ctrl_c_stops_watching_and_the_server() {
-    let mut watched = Watched::new("ctrl-c", &["s91"]);
+    let mut watched = Watched::fake("ctrl-c", &["s91"]);
     watched.watch("91");
     let record = watched.run.path().join(".switch/server.json");
     assert!(record.exists());
@@ -380,7 +410,7 @@ fn ctrl_c_stops_watching_and_the_server() {
 
 #[test]
 fn a_switch_in_another_terminal_moves_the_watch_to_that_step() {
-    let mut watched = Watched::new("moves", &["s91", "s92"]);
+    let mut watched = Watched::fake("moves", &["s91", "s92"]);
     watched.watch("91");
     let port = watched.port.to_string();
 
