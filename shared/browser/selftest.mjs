@@ -6,7 +6,7 @@
 // crate's tests (src/testing/browser.rs), like a step's pages.mjs, or alone:
 // `node --test shared/browser/selftest.mjs`.
 
-import { test, after } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -77,115 +77,119 @@ async function reported(path, act = async () => {}, options = {}) {
   return problems;
 }
 
-test('a page that stays on this machine without errors passes', async () => {
-  assert.equal(await reported('/fine'), '');
-});
+// Each check opens its own window and waits 200 ms for late events: they run
+// side by side (in the one browser), not one after the other.
+describe('what open reports', { concurrency: true }, () => {
+  test('a page that stays on this machine without errors passes', async () => {
+    assert.equal(await reported('/fine'), '');
+  });
 
-test('a request to another host is reported', async () => {
-  assert.match(await reported('/outside'), /requested http:\/\/example\.invalid\/logo\.png \(outside/);
-});
+  test('a request to another host is reported', async () => {
+    assert.match(await reported('/outside'), /requested http:\/\/example\.invalid\/logo\.png \(outside/);
+  });
 
-test('a WebSocket to another host is reported', async () => {
-  assert.match(await reported('/outside-websocket'), /WebSocket to ws:\/\/example\.invalid\/ws/);
-});
+  test('a WebSocket to another host is reported', async () => {
+    assert.match(await reported('/outside-websocket'), /WebSocket to ws:\/\/example\.invalid\/ws/);
+  });
 
-test('a console error is reported', async () => {
-  assert.match(await reported('/console-error'), /console error: something broke/);
-});
+  test('a console error is reported', async () => {
+    assert.match(await reported('/console-error'), /console error: something broke/);
+  });
 
-test('a missing stylesheet is reported', async () => {
-  assert.match(await reported('/missing-stylesheet'), /console error: .*404.*nothing\.css/);
-});
+  test('a missing stylesheet is reported', async () => {
+    assert.match(await reported('/missing-stylesheet'), /console error: .*404.*nothing\.css/);
+  });
 
-test('an uncaught exception is reported', async () => {
-  assert.match(await reported('/throws'), /uncaught exception: .*null/);
-});
+  test('an uncaught exception is reported', async () => {
+    assert.match(await reported('/throws'), /uncaught exception: .*null/);
+  });
 
-test('markup that runs is reported', async () => {
-  assert.match(await reported('/unescaped'), /a dialog opened: alert\("nickname ran"\)/);
-});
+  test('markup that runs is reported', async () => {
+    assert.match(await reported('/unescaped'), /a dialog opened: alert\("nickname ran"\)/);
+  });
 
-test('a page that does not answer 200 fails to open', async () => {
-  await assert.rejects(reported('/nowhere'), /opening \/nowhere answered 404/);
-});
+  test('a page that does not answer 200 fails to open', async () => {
+    await assert.rejects(reported('/nowhere'), /opening \/nowhere answered 404/);
+  });
 
-test('a 404 page opened with { status: 404 } passes, its own console error expected', async () => {
-  assert.equal(await reported('/gone', async () => {}, { status: 404 }), '');
-});
+  test('a 404 page opened with { status: 404 } passes, its own console error expected', async () => {
+    assert.equal(await reported('/gone', async () => {}, { status: 404 }), '');
+  });
 
-test('a page that does not answer the status given fails to open', async () => {
-  await assert.rejects(
-    reported('/fine', async () => {}, { status: 404 }),
-    /opening \/fine answered 200 .*, not 404/,
-  );
-});
+  test('a page that does not answer the status given fails to open', async () => {
+    await assert.rejects(
+      reported('/fine', async () => {}, { status: 404 }),
+      /opening \/fine answered 200 .*, not 404/,
+    );
+  });
 
-test('on a 404 page, another resource that fails is still reported', async () => {
-  assert.match(
-    await reported('/gone-broken', async () => {}, { status: 404 }),
-    /nothing\.css/,
-  );
-});
+  test('on a 404 page, another resource that fails is still reported', async () => {
+    assert.match(
+      await reported('/gone-broken', async () => {}, { status: 404 }),
+      /nothing\.css/,
+    );
+  });
 
-test('a console error the check expects is no problem; another one still is', async () => {
-  const act = async (page) => {
-    expectConsoleErrors(page, /^expected:/);
-    await page.evaluate(() => {
-      console.error('expected: the check provoked this');
-      console.error('something else broke');
+  test('a console error the check expects is no problem; another one still is', async () => {
+    const act = async (page) => {
+      expectConsoleErrors(page, /^expected:/);
+      await page.evaluate(() => {
+        console.error('expected: the check provoked this');
+        console.error('something else broke');
+      });
+    };
+    const problems = await reported('/fine', act);
+    assert.match(problems, /something else broke/);
+    assert.doesNotMatch(problems, /expected:/);
+  });
+
+  test('documentHeaders gives the headers of the page opened', async () => {
+    await reported('/secured', async (page) => {
+      const headers = await documentHeaders(page);
+      assert.equal(headers['content-security-policy'], secured['content-security-policy']);
+      assert.equal(headers['x-content-type-options'], 'nosniff');
     });
-  };
-  const problems = await reported('/fine', act);
-  assert.match(problems, /something else broke/);
-  assert.doesNotMatch(problems, /expected:/);
-});
+    await reported('/fine', async (page) => {
+      assert.equal((await documentHeaders(page))['content-security-policy'], undefined);
+    });
+    await reported('/redirect', async (page) => {
+      const headers = await documentHeaders(page); // the final answer's, not the redirect's
+      assert.equal(headers['content-security-policy'], secured['content-security-policy']);
+      assert.equal(headers['x-redirect'], undefined);
+    });
+  });
 
-test('documentHeaders gives the headers of the page opened', async () => {
-  await reported('/secured', async (page) => {
-    const headers = await documentHeaders(page);
-    assert.equal(headers['content-security-policy'], secured['content-security-policy']);
-    assert.equal(headers['x-content-type-options'], 'nosniff');
+  test('without a Content-Security-Policy, an injected inline script runs', async () => {
+    const problems = await reported('/fine', async (page) => {
+      assert.equal(await inlineScriptIsRefused(page), false);
+    });
+    assert.equal(problems, '');
   });
-  await reported('/fine', async (page) => {
-    assert.equal((await documentHeaders(page))['content-security-policy'], undefined);
-  });
-  await reported('/redirect', async (page) => {
-    const headers = await documentHeaders(page); // the final answer's, not the redirect's
-    assert.equal(headers['content-security-policy'], secured['content-security-policy']);
-    assert.equal(headers['x-redirect'], undefined);
-  });
-});
 
-test('without a Content-Security-Policy, an injected inline script runs', async () => {
-  const problems = await reported('/fine', async (page) => {
-    assert.equal(await inlineScriptIsRefused(page), false);
+  test("with the steps' Content-Security-Policy, an injected inline script is refused, and that refusal is no problem", async () => {
+    const problems = await reported('/secured', async (page) => {
+      assert.equal(await inlineScriptIsRefused(page), true);
+      assert.equal(await inlineScriptIsRefused(page), true, 'again, on the same page');
+      assert.equal(await page.title(), 'secured');
+    });
+    assert.equal(problems, '');
   });
-  assert.equal(problems, '');
-});
 
-test("with the steps' Content-Security-Policy, an injected inline script is refused, and that refusal is no problem", async () => {
-  const problems = await reported('/secured', async (page) => {
-    assert.equal(await inlineScriptIsRefused(page), true);
-    assert.equal(await inlineScriptIsRefused(page), true, 'again, on the same page');
-    assert.equal(await page.title(), 'secured');
+  test('a console error after inlineScriptIsRefused is still reported', async () => {
+    const problems = await reported('/secured', async (page) => {
+      assert.equal(await inlineScriptIsRefused(page), true);
+      await page.evaluate(() => console.error('something else broke'));
+    });
+    assert.match(problems, /console error: something else broke/);
+    assert.doesNotMatch(problems, /inline script/);
   });
-  assert.equal(problems, '');
-});
 
-test('a console error after inlineScriptIsRefused is still reported', async () => {
-  const problems = await reported('/secured', async (page) => {
-    assert.equal(await inlineScriptIsRefused(page), true);
-    await page.evaluate(() => console.error('something else broke'));
+  test("a page's own inline script refused by its policy is reported", async () => {
+    assert.match(
+      await reported('/secured-inline'),
+      /console error: .*inline script violates the following Content Security Policy directive/,
+    );
   });
-  assert.match(problems, /console error: something else broke/);
-  assert.doesNotMatch(problems, /inline script/);
-});
-
-test("a page's own inline script refused by its policy is reported", async () => {
-  assert.match(
-    await reported('/secured-inline'),
-    /console error: .*inline script violates the following Content Security Policy directive/,
-  );
 });
 
 // The same rules, this time enforced by node's test runner itself: a nested
