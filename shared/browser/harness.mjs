@@ -10,7 +10,7 @@
 //   SCREENSHOT_DIR  where screenshots go (target/screenshots)
 //
 // In `pages.mjs`:
-//   const page = await open(t, '/front/users');   // a new browser window, watched
+//   const page = await open(t, '/front/users');   // a browser window of its own, watched
 //   await screenshot(page, 'users');              // target/screenshots/s04-users.png
 //   const [alice, bob] = await Promise.all([open(t, '/a'), open(t, '/b')]);  // two people
 //   assert.ok(await inlineScriptIsRefused(page));  // the page's CSP blocks injected scripts
@@ -108,28 +108,49 @@ export function staysOnThisMachine(url) {
 }
 
 /**
- * Opens `path` of the running step in a new browser window (its own context:
- * its own cookies and storage, like another person) and returns the
- * Playwright `Page`. `t` is the check's test context: when the check ends,
- * the window closes and the check fails if anything in `page.problems`.
+ * Opens `path` of the running step in a browser window of its own (a context
+ * with its page: its own cookies and storage, like another person) and
+ * returns the Playwright `Page`. `t` is the check's test context: when the
+ * check ends, the window is emptied (see `release`) and the check fails if
+ * anything in `page.problems`.
  * The page must answer 200, or the `status` given (`open(t, '/front/messages/99',
  * { status: 404 })`: then Chromium's console error for that status of that
  * document is expected, not a problem).
  */
 export async function open(t, path, { status = 200 } = {}) {
+  const window = idle.pop() ?? (await newWindow());
+  const { page, problems } = window;
+  problems.length = 0;
+  t.after(async () => {
+    const left = [...problems];
+    await release(window);
+    if (left.length > 0) {
+      throw new Error(`while ${path} was open:\n  - ${left.join('\n  - ')}`);
+    }
+  });
+  if (status !== 200) statusExpected.set(page, { status, url: app.url(path) });
+  const response = await page.goto(app.url(path));
+  if (response?.status() !== status) {
+    throw new Error(`opening ${path} answered ${response?.status()} ${response?.url()}, not ${status}`);
+  }
+  return page;
+}
+
+/**
+ * Windows whose check has ended, emptied, for the next checks: a new context
+ * and page cost Chromium three times the CPU of a page opened again, and the
+ * page checks are most of the tests' time.
+ */
+const idle = [];
+
+/** A context and its page, watched (see `watch`). */
+async function newWindow() {
   const context = await (await browser()).newContext({
     viewport: { width: 900, height: 600 },
   });
   const problems = await watch(context);
-  t.after(async () => {
-    await context.close();
-    if (problems.length > 0) {
-      throw new Error(`while ${path} was open:\n  - ${problems.join('\n  - ')}`);
-    }
-  });
   const page = await context.newPage();
   page.problems = problems; // a check may remove one it expects
-  if (status !== 200) statusExpected.set(page, { status, url: app.url(path) });
   page.on('response', (response) => {
     const request = response.request();
     if (request.isNavigationRequest() && request.frame() === page.mainFrame()) {
@@ -137,11 +158,31 @@ export async function open(t, path, { status = 200 } = {}) {
     }
   });
   page.setDefaultTimeout(10_000); // fail a missing element in 10 s, not 30
-  const response = await page.goto(app.url(path));
-  if (response?.status() !== status) {
-    throw new Error(`opening ${path} answered ${response?.status()} ${response?.url()}, not ${status}`);
+  return { context, page, problems };
+}
+
+/**
+ * Empties a window whose check has ended, so that nothing of that check is
+ * left for the next one: its routes, other pages it opened, its cookies, the
+ * window's size, what the harness noted about the page; the page goes to
+ * about:blank, which ends its scripts and closes its connections. A window
+ * that cannot be emptied is closed instead.
+ */
+async function release({ context, page, problems }) {
+  try {
+    await page.unrouteAll({ behavior: 'ignoreErrors' });
+    for (const other of context.pages()) if (other !== page) await other.close();
+    await page.goto('about:blank');
+    await context.clearCookies();
+    await page.setViewportSize({ width: 900, height: 600 });
+    for (const noted of [statusExpected, consoleErrorsExpected, refusalsExpected, documents]) {
+      noted.delete(page);
+    }
+    problems.length = 0;
+    idle.push({ context, page, problems });
+  } catch {
+    await context.close().catch(() => {});
   }
-  return page;
 }
 
 /**
