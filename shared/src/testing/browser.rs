@@ -157,7 +157,7 @@ fn find_tools() -> Option<Tools> {
 /// package; Playwright's own default for headless runs): the same Blink and
 /// V8 without the desktop browser around them. Measured here, a window costs
 /// 0.12 s of CPU in it against 0.43 s in the full `chromium --headless`, and
-/// s14's page checks take 4.6 s instead of 8.6 s (bench/RESULTS.md).
+/// s14's page checks take 4.6 s instead of 8.6 s (bench/README.md).
 pub fn find_chromium() -> Result<PathBuf, String> {
     if let Some(path) = std::env::var_os("CHROMIUM_PATH").filter(|p| !p.is_empty()) {
         let path = PathBuf::from(path);
