@@ -10,17 +10,14 @@ const VERSION: &str = "00";
 
 // ---------------------------------------------------------------- the pages
 
-// ANCHOR: hello
 // try it: http :5001/
 #[get("/")]
 async fn hello() -> String {
     format!("hello, this is a chat app! (version {VERSION})")
 }
-// ANCHOR_END: hello
 
 // --------------------------------------------------------------------- main
 
-// ANCHOR: main
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
     // The command line (--port, --host), the port, the banner: see `shared`.
@@ -37,4 +34,3 @@ async fn main() -> std::io::Result<()> {
     .run()
     .await
 }
-// ANCHOR_END: main

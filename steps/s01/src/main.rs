@@ -13,7 +13,6 @@ const VERSION: &str = "01";
 
 // ------------------------------------------------------------ the database
 
-// ANCHOR: open_db
 /// Opens (or creates) the database file.
 fn open_db(path: &Path) -> rusqlite::Result<Connection> {
     let connection = Connection::open(path)?;
@@ -22,21 +21,17 @@ fn open_db(path: &Path) -> rusqlite::Result<Connection> {
     connection.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")?;
     Ok(connection)
 }
-// ANCHOR_END: open_db
 
 // ---------------------------------------------------------------- the pages
 
-// ANCHOR: hello
 // try it: http :5001/
 #[get("/")]
 async fn hello() -> String {
     format!("hello, this is a chat app! (version {VERSION})")
 }
-// ANCHOR_END: hello
 
 // --------------------------------------------------------------------- main
 
-// ANCHOR: main
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
     // The command line, the database, the port, the banner: see `shared`.
@@ -60,4 +55,3 @@ async fn main() -> std::io::Result<()> {
     .run()
     .await
 }
-// ANCHOR_END: main

@@ -19,7 +19,6 @@ const VERSION: &str = "01b";
 
 // ------------------------------------------------------------ the database
 
-// ANCHOR: open_db
 /// Opens (or creates) the database file.
 fn open_db(path: &Path) -> rusqlite::Result<Connection> {
     let connection = Connection::open(path)?;
@@ -28,11 +27,9 @@ fn open_db(path: &Path) -> rusqlite::Result<Connection> {
     connection.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")?;
     Ok(connection)
 }
-// ANCHOR_END: open_db
 
 // ------------------------------------------------------------------ the API
 
-// ANCHOR: db_alive
 // try it: http :5001/db/alive
 #[get("/db/alive")]
 async fn db_alive(db: web::Data<Db>) -> HttpResponse {
@@ -54,17 +51,14 @@ async fn db_alive(db: web::Data<Db>) -> HttpResponse {
         }
     }
 }
-// ANCHOR_END: db_alive
 
 // ---------------------------------------------------------------- the pages
 
-// ANCHOR: hello
 // try it: http :5001/
 #[get("/")]
 async fn hello() -> String {
     format!("hello, this is a chat app! (version {VERSION})")
 }
-// ANCHOR_END: hello
 
 // --------------------------------------------------------------------- main
 

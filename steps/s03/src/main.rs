@@ -55,7 +55,6 @@ struct NewUser {
 
 // ------------------------------------------------------------ the database
 
-// ANCHOR: open_db
 /// Opens (or creates) the database file and creates the tables that are missing.
 fn open_db(path: &Path) -> rusqlite::Result<Connection> {
     let connection = Connection::open(path)?;
@@ -72,11 +71,9 @@ fn open_db(path: &Path) -> rusqlite::Result<Connection> {
     )?;
     Ok(connection)
 }
-// ANCHOR_END: open_db
 
 // ------------------------------------------------------------------ the API
 
-// ANCHOR: db_alive
 // try it: http :5001/db/alive
 #[get("/db/alive")]
 async fn db_alive(db: web::Data<Db>) -> HttpResponse {
@@ -98,17 +95,13 @@ async fn db_alive(db: web::Data<Db>) -> HttpResponse {
         }
     }
 }
-// ANCHOR_END: db_alive
 
-// ANCHOR: version
 // try it: http :5001/api/version
 #[get("/api/version")]
 async fn version() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "version": VERSION }))
 }
-// ANCHOR_END: version
 
-// ANCHOR: create_user
 // try it: http :5001/api/users name="Alice Caroll" email="alice@foo.com" nickname="alice"
 #[post("/api/users")]
 async fn create_user(
@@ -138,15 +131,12 @@ async fn create_user(
         .await?;
     Ok(HttpResponse::Created().json(user))
 }
-// ANCHOR_END: create_user
 
-// ANCHOR: list_users
 // try it: http :5001/api/users
 #[get("/api/users")]
 async fn list_users(db: web::Data<Db>) -> Result<web::Json<Vec<User>>, ApiError> {
     Ok(web::Json(db.run(select_users).await?))
 }
-// ANCHOR_END: list_users
 
 /// All the users, in id order.
 fn select_users(connection: &Connection) -> rusqlite::Result<Vec<User>> {
@@ -157,13 +147,11 @@ fn select_users(connection: &Connection) -> rusqlite::Result<Vec<User>> {
 
 // ---------------------------------------------------------------- the pages
 
-// ANCHOR: hello
 // try it: http :5001/
 #[get("/")]
 async fn hello() -> String {
     format!("hello, this is a chat app! (version {VERSION})")
 }
-// ANCHOR_END: hello
 
 // --------------------------------------------------------------------- main
 

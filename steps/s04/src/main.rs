@@ -56,7 +56,6 @@ struct NewUser {
 
 // ------------------------------------------------------------ the database
 
-// ANCHOR: open_db
 /// Opens (or creates) the database file and creates the tables that are missing.
 fn open_db(path: &Path) -> rusqlite::Result<Connection> {
     let connection = Connection::open(path)?;
@@ -73,11 +72,9 @@ fn open_db(path: &Path) -> rusqlite::Result<Connection> {
     )?;
     Ok(connection)
 }
-// ANCHOR_END: open_db
 
 // ------------------------------------------------------------------ the API
 
-// ANCHOR: db_alive
 // try it: http :5001/db/alive
 #[get("/db/alive")]
 async fn db_alive(db: web::Data<Db>) -> HttpResponse {
@@ -99,17 +96,13 @@ async fn db_alive(db: web::Data<Db>) -> HttpResponse {
         }
     }
 }
-// ANCHOR_END: db_alive
 
-// ANCHOR: version
 // try it: http :5001/api/version
 #[get("/api/version")]
 async fn version() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "version": VERSION }))
 }
-// ANCHOR_END: version
 
-// ANCHOR: create_user
 // try it: http :5001/api/users name="Alice Caroll" email="alice@foo.com" nickname="alice"
 #[post("/api/users")]
 async fn create_user(
@@ -139,15 +132,12 @@ async fn create_user(
         .await?;
     Ok(HttpResponse::Created().json(user))
 }
-// ANCHOR_END: create_user
 
-// ANCHOR: list_users
 // try it: http :5001/api/users
 #[get("/api/users")]
 async fn list_users(db: web::Data<Db>) -> Result<web::Json<Vec<User>>, ApiError> {
     Ok(web::Json(db.run(select_users).await?))
 }
-// ANCHOR_END: list_users
 
 /// All the users, in id order.
 fn select_users(connection: &Connection) -> rusqlite::Result<Vec<User>> {
@@ -158,24 +148,19 @@ fn select_users(connection: &Connection) -> rusqlite::Result<Vec<User>> {
 
 // ---------------------------------------------------------------- the pages
 
-// ANCHOR: hello
 // try it: http :5001/
 #[get("/")]
 async fn hello() -> String {
     format!("hello, this is a chat app! (version {VERSION})")
 }
-// ANCHOR_END: hello
 
-// ANCHOR: front_users
 // try it: open http://localhost:5001/front/users
 #[get("/front/users")]
 async fn front_users(db: web::Data<Db>) -> Result<Markup, ApiError> {
     let users = db.run(select_users).await?;
     Ok(users_page(&users))
 }
-// ANCHOR_END: front_users
 
-// ANCHOR: users_page
 /// The users page. maud escapes every `(value)` it splices in, so a nickname
 /// like `<script>` shows as text and never runs.
 fn users_page(users: &[User]) -> Markup {
@@ -208,7 +193,6 @@ fn users_page(users: &[User]) -> Markup {
         }
     }
 }
-// ANCHOR_END: users_page
 
 /// The stylesheet is compiled into the binary: the step serves it whatever
 /// the current directory is.

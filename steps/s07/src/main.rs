@@ -57,7 +57,6 @@ struct NewUser {
 
 // ------------------------------------------------------------ the database
 
-// ANCHOR: open_db
 /// Opens (or creates) the database file and creates the tables that are missing.
 fn open_db(path: &Path) -> rusqlite::Result<Connection> {
     let connection = Connection::open(path)?;
@@ -87,11 +86,9 @@ fn open_db(path: &Path) -> rusqlite::Result<Connection> {
     )?;
     Ok(connection)
 }
-// ANCHOR_END: open_db
 
 // ------------------------------------------------------------------ the API
 
-// ANCHOR: db_alive
 // try it: http :5001/db/alive
 #[get("/db/alive")]
 async fn db_alive(db: web::Data<Db>) -> HttpResponse {
@@ -113,17 +110,13 @@ async fn db_alive(db: web::Data<Db>) -> HttpResponse {
         }
     }
 }
-// ANCHOR_END: db_alive
 
-// ANCHOR: version
 // try it: http :5001/api/version
 #[get("/api/version")]
 async fn version() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "version": VERSION }))
 }
-// ANCHOR_END: version
 
-// ANCHOR: create_user
 // try it: http :5001/api/users name="Alice Caroll" email="alice@foo.com" nickname="alice"
 #[post("/api/users")]
 async fn create_user(
@@ -153,15 +146,12 @@ async fn create_user(
         .await?;
     Ok(HttpResponse::Created().json(user))
 }
-// ANCHOR_END: create_user
 
-// ANCHOR: list_users
 // try it: http :5001/api/users
 #[get("/api/users")]
 async fn list_users(db: web::Data<Db>) -> Result<web::Json<Vec<User>>, ApiError> {
     Ok(web::Json(db.run(select_users).await?))
 }
-// ANCHOR_END: list_users
 
 /// All the users, in id order.
 fn select_users(connection: &Connection) -> rusqlite::Result<Vec<User>> {
@@ -170,7 +160,6 @@ fn select_users(connection: &Connection) -> rusqlite::Result<Vec<User>> {
     statement.query_map([], User::from_row)?.collect()
 }
 
-// ANCHOR: get_user
 // try it: http :5001/api/users/1
 #[get("/api/users/{id}")]
 async fn get_user(db: web::Data<Db>, id: web::Path<i64>) -> Result<web::Json<User>, ApiError> {
@@ -191,11 +180,9 @@ async fn get_user(db: web::Data<Db>, id: web::Path<i64>) -> Result<web::Json<Use
         None => Err(ApiError::NotFound(format!("no user with id {id}"))),
     }
 }
-// ANCHOR_END: get_user
 
 // ---------------------------------------------------------------- the pages
 
-// ANCHOR: index
 // try it: open http://localhost:5001/ (it redirects to /front/users)
 #[get("/")]
 async fn index() -> HttpResponse {
@@ -203,18 +190,14 @@ async fn index() -> HttpResponse {
         .insert_header((header::LOCATION, "/front/users"))
         .finish()
 }
-// ANCHOR_END: index
 
-// ANCHOR: front_users
 // try it: open http://localhost:5001/front/users
 #[get("/front/users")]
 async fn front_users(db: web::Data<Db>) -> Result<Markup, ApiError> {
     let users = db.run(select_users).await?;
     Ok(users_page(&users))
 }
-// ANCHOR_END: front_users
 
-// ANCHOR: users_page
 /// The users page. maud escapes every `(value)` it splices in, so a nickname
 /// like `<script>` shows as text and never runs.
 fn users_page(users: &[User]) -> Markup {
@@ -247,7 +230,6 @@ fn users_page(users: &[User]) -> Markup {
         }
     }
 }
-// ANCHOR_END: users_page
 
 /// The stylesheet is compiled into the binary: the step serves it whatever
 /// the current directory is.

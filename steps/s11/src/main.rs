@@ -131,7 +131,6 @@ struct NewMessage {
 
 // ------------------------------------------------------------ the database
 
-// ANCHOR: open_db
 /// Opens (or creates) the database file and creates the tables that are missing.
 fn open_db(path: &Path) -> rusqlite::Result<Connection> {
     let connection = Connection::open(path)?;
@@ -167,11 +166,9 @@ fn open_db(path: &Path) -> rusqlite::Result<Connection> {
     )?;
     Ok(connection)
 }
-// ANCHOR_END: open_db
 
 // ------------------------------------------------------------------ the API
 
-// ANCHOR: db_alive
 // try it: http :5001/db/alive
 #[get("/db/alive")]
 async fn db_alive(db: web::Data<Db>) -> HttpResponse {
@@ -193,17 +190,13 @@ async fn db_alive(db: web::Data<Db>) -> HttpResponse {
         }
     }
 }
-// ANCHOR_END: db_alive
 
-// ANCHOR: version
 // try it: http :5001/api/version
 #[get("/api/version")]
 async fn version() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "version": VERSION }))
 }
-// ANCHOR_END: version
 
-// ANCHOR: create_user
 // try it: http :5001/api/users name="Alice Caroll" email="alice@foo.com" nickname="alice"
 #[post("/api/users")]
 async fn create_user(
@@ -233,15 +226,12 @@ async fn create_user(
         .await?;
     Ok(HttpResponse::Created().json(user))
 }
-// ANCHOR_END: create_user
 
-// ANCHOR: list_users
 // try it: http :5001/api/users
 #[get("/api/users")]
 async fn list_users(db: web::Data<Db>) -> Result<web::Json<Vec<User>>, ApiError> {
     Ok(web::Json(db.run(select_users).await?))
 }
-// ANCHOR_END: list_users
 
 /// All the users, in id order.
 fn select_users(connection: &Connection) -> rusqlite::Result<Vec<User>> {
@@ -250,7 +240,6 @@ fn select_users(connection: &Connection) -> rusqlite::Result<Vec<User>> {
     statement.query_map([], User::from_row)?.collect()
 }
 
-// ANCHOR: get_user
 // try it: http :5001/api/users/1
 #[get("/api/users/{id}")]
 async fn get_user(db: web::Data<Db>, id: web::Path<i64>) -> Result<web::Json<User>, ApiError> {
@@ -271,9 +260,7 @@ async fn get_user(db: web::Data<Db>, id: web::Path<i64>) -> Result<web::Json<Use
         None => Err(ApiError::NotFound(format!("no user with id {id}"))),
     }
 }
-// ANCHOR_END: get_user
 
-// ANCHOR: create_message
 // try it: http :5001/api/messages author_id=1 recipient_id=2 content="trois petits chats"
 #[post("/api/messages")]
 async fn create_message(
@@ -306,9 +293,7 @@ async fn create_message(
         .await?;
     Ok(HttpResponse::Created().json(message))
 }
-// ANCHOR_END: create_message
 
-// ANCHOR: list_messages
 // try it: http :5001/api/messages
 #[get("/api/messages")]
 async fn list_messages(db: web::Data<Db>) -> Result<web::Json<Vec<Message>>, ApiError> {
@@ -322,9 +307,7 @@ async fn list_messages(db: web::Data<Db>) -> Result<web::Json<Vec<Message>>, Api
         .await?;
     Ok(web::Json(messages))
 }
-// ANCHOR_END: list_messages
 
-// ANCHOR: list_messages_with
 // try it: http :5001/api/messages/with/1
 #[get("/api/messages/with/{user_id}")]
 async fn list_messages_with(
@@ -348,7 +331,6 @@ async fn list_messages_with(
         .await?;
     Ok(web::Json(messages))
 }
-// ANCHOR_END: list_messages_with
 
 /// Reads a user id sent as a number (`1`) or as a string of digits (`"1"`).
 fn user_id(field: &str, value: &Value) -> Result<i64, ApiError> {
@@ -375,7 +357,6 @@ fn user_exists(connection: &Connection, id: i64) -> rusqlite::Result<bool> {
 
 // ---------------------------------------------------------------- the pages
 
-// ANCHOR: index
 // try it: open http://localhost:5001/ (it redirects to /front/users)
 #[get("/")]
 async fn index() -> HttpResponse {
@@ -383,18 +364,14 @@ async fn index() -> HttpResponse {
         .insert_header((header::LOCATION, "/front/users"))
         .finish()
 }
-// ANCHOR_END: index
 
-// ANCHOR: front_users
 // try it: open http://localhost:5001/front/users
 #[get("/front/users")]
 async fn front_users(db: web::Data<Db>) -> Result<Markup, ApiError> {
     let users = db.run(select_users).await?;
     Ok(users_page(&users))
 }
-// ANCHOR_END: front_users
 
-// ANCHOR: users_page
 /// The users page. maud escapes every `(value)` it splices in, so a nickname
 /// like `<script>` shows as text and never runs.
 fn users_page(users: &[User]) -> Markup {
@@ -427,7 +404,6 @@ fn users_page(users: &[User]) -> Markup {
         }
     }
 }
-// ANCHOR_END: users_page
 
 /// The stylesheet is compiled into the binary: the step serves it whatever
 /// the current directory is.

@@ -8,7 +8,6 @@
 
 const form = document.querySelector('form#send');
 
-// ANCHOR: submit
 form.addEventListener('submit', async (event) => {
   // The browser would navigate away with the fields in the URL: not that.
   event.preventDefault();
@@ -24,4 +23,3 @@ form.addEventListener('submit', async (event) => {
     }),
   });
 });
-// ANCHOR_END: submit

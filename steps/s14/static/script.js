@@ -12,7 +12,6 @@ const input = form.querySelector('input[name="content"]');
 const error = form.querySelector('p.error');
 const rows = document.querySelector('table.messages tbody');
 
-// ANCHOR: submit
 form.addEventListener('submit', async (event) => {
   // The browser would navigate away with the fields in the URL: not that.
   event.preventDefault();
@@ -34,10 +33,8 @@ form.addEventListener('submit', async (event) => {
     error.hidden = false;
   }
 });
-// ANCHOR_END: submit
 
 /** POSTs `message` to the API; answers the stored message, or throws why not. */
-// ANCHOR: send
 async function send(message) {
   let response;
   try {
@@ -56,7 +53,6 @@ async function send(message) {
   }
   return answer;
 }
-// ANCHOR_END: send
 
 /**
  * A table row for `message`, as the page's own rows are. Built from DOM

@@ -137,7 +137,6 @@ struct NewMessage {
 
 // ------------------------------------------------------------ the database
 
-// ANCHOR: open_db
 /// Opens (or creates) the database file and creates the tables that are missing.
 fn open_db(path: &Path) -> rusqlite::Result<Connection> {
     let connection = Connection::open(path)?;
@@ -173,11 +172,9 @@ fn open_db(path: &Path) -> rusqlite::Result<Connection> {
     )?;
     Ok(connection)
 }
-// ANCHOR_END: open_db
 
 // ------------------------------------------------------------------ the API
 
-// ANCHOR: db_alive
 // try it: http :5001/db/alive
 #[get("/db/alive")]
 async fn db_alive(db: web::Data<Db>) -> HttpResponse {
@@ -199,17 +196,13 @@ async fn db_alive(db: web::Data<Db>) -> HttpResponse {
         }
     }
 }
-// ANCHOR_END: db_alive
 
-// ANCHOR: version
 // try it: http :5001/api/version
 #[get("/api/version")]
 async fn version() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "version": VERSION }))
 }
-// ANCHOR_END: version
 
-// ANCHOR: create_user
 // try it: http :5001/api/users name="Alice Caroll" email="alice@foo.com" nickname="alice"
 #[post("/api/users")]
 async fn create_user(
@@ -239,15 +232,12 @@ async fn create_user(
         .await?;
     Ok(HttpResponse::Created().json(user))
 }
-// ANCHOR_END: create_user
 
-// ANCHOR: list_users
 // try it: http :5001/api/users
 #[get("/api/users")]
 async fn list_users(db: web::Data<Db>) -> Result<web::Json<Vec<User>>, ApiError> {
     Ok(web::Json(db.run(select_users).await?))
 }
-// ANCHOR_END: list_users
 
 /// All the users, in id order.
 fn select_users(connection: &Connection) -> rusqlite::Result<Vec<User>> {
@@ -256,7 +246,6 @@ fn select_users(connection: &Connection) -> rusqlite::Result<Vec<User>> {
     statement.query_map([], User::from_row)?.collect()
 }
 
-// ANCHOR: get_user
 // try it: http :5001/api/users/1
 #[get("/api/users/{id}")]
 async fn get_user(db: web::Data<Db>, id: web::Path<i64>) -> Result<web::Json<User>, ApiError> {
@@ -269,7 +258,6 @@ async fn get_user(db: web::Data<Db>, id: web::Path<i64>) -> Result<web::Json<Use
         None => Err(ApiError::NotFound(format!("no user with id {id}"))),
     }
 }
-// ANCHOR_END: get_user
 
 /// The user with this id, if there is one.
 fn select_user(connection: &Connection, id: i64) -> rusqlite::Result<Option<User>> {
@@ -282,7 +270,6 @@ fn select_user(connection: &Connection, id: i64) -> rusqlite::Result<Option<User
         .optional()
 }
 
-// ANCHOR: create_message
 // try it: http :5001/api/messages author_id=1 recipient_id=2 content="trois petits chats"
 #[post("/api/messages")]
 async fn create_message(
@@ -328,9 +315,7 @@ async fn create_message(
         .await?;
     Ok(HttpResponse::Created().json(message))
 }
-// ANCHOR_END: create_message
 
-// ANCHOR: list_messages
 // try it: http :5001/api/messages
 #[get("/api/messages")]
 async fn list_messages(db: web::Data<Db>) -> Result<web::Json<Vec<Message>>, ApiError> {
@@ -344,9 +329,7 @@ async fn list_messages(db: web::Data<Db>) -> Result<web::Json<Vec<Message>>, Api
         .await?;
     Ok(web::Json(messages))
 }
-// ANCHOR_END: list_messages
 
-// ANCHOR: list_messages_with
 // try it: http :5001/api/messages/with/1
 #[get("/api/messages/with/{user_id}")]
 async fn list_messages_with(
@@ -364,7 +347,6 @@ async fn list_messages_with(
         .await?;
     Ok(web::Json(messages))
 }
-// ANCHOR_END: list_messages_with
 
 /// The messages to and from a user, oldest first, each with its two users.
 fn select_conversation(
@@ -404,7 +386,6 @@ fn user_exists(connection: &Connection, id: i64) -> rusqlite::Result<bool> {
 
 // ---------------------------------------------------------------- the pages
 
-// ANCHOR: index
 // try it: open http://localhost:5001/ (it redirects to /front/users)
 #[get("/")]
 async fn index() -> HttpResponse {
@@ -412,18 +393,14 @@ async fn index() -> HttpResponse {
         .insert_header((header::LOCATION, "/front/users"))
         .finish()
 }
-// ANCHOR_END: index
 
-// ANCHOR: front_users
 // try it: open http://localhost:5001/front/users
 #[get("/front/users")]
 async fn front_users(db: web::Data<Db>) -> Result<Markup, ApiError> {
     let users = db.run(select_users).await?;
     Ok(users_page(&users))
 }
-// ANCHOR_END: front_users
 
-// ANCHOR: users_page
 /// The users page. maud escapes every `(value)` it splices in, so a nickname
 /// like `<script>` shows as text and never runs.
 fn users_page(users: &[User]) -> Markup {
@@ -446,9 +423,7 @@ fn users_page(users: &[User]) -> Markup {
     };
     page("Users", None, body)
 }
-// ANCHOR_END: users_page
 
-// ANCHOR: front_messages
 // try it: open http://localhost:5001/front/messages/1
 #[get("/front/messages/{user_id}")]
 async fn front_messages(
@@ -477,9 +452,7 @@ async fn front_messages(
         None => Ok((no_such_user_page(&user_id), StatusCode::NOT_FOUND)),
     }
 }
-// ANCHOR_END: front_messages
 
-// ANCHOR: messages_page
 /// The messages page: one user's conversation, oldest first, and a form to
 /// send a message to any other user.
 fn messages_page(user: &User, messages: &[MessageWithUsers], users: &[User]) -> Markup {
@@ -525,7 +498,6 @@ fn messages_page(user: &User, messages: &[MessageWithUsers], users: &[User]) -> 
     };
     page(&format!("Messages of {}", user.nickname), Some(user), body)
 }
-// ANCHOR_END: messages_page
 
 /// `2026-11-26T09:30:00Z`, as people read it: `2026-11-26 09:30 UTC`.
 fn readable_date(date: &str) -> String {
@@ -602,7 +574,6 @@ enum PageEvent {
 /// The largest frame a page may send: a chat's events are small.
 const LARGEST_FRAME: usize = 64 * 1024;
 
-// ANCHOR: websocket
 // try it: open http://localhost:5001/front/messages/1 (the server logs "connect-ack")
 #[get("/ws")]
 async fn websocket(
@@ -619,14 +590,12 @@ async fn websocket(
     actix_web::rt::spawn(page_connection(session, frames, hub));
     Ok(response)
 }
-// ANCHOR_END: websocket
 
 /// How often the server pings a quiet page, and when it gives up on one
 /// that answers nothing (a closed laptop, a dropped network).
 const PING_EVERY: Duration = Duration::from_secs(5);
 const GONE_AFTER: Duration = Duration::from_secs(15);
 
-// ANCHOR: page_connection
 /// One page's WebSocket, until it closes: reads the page's events, sends it
 /// its user's events from the hub, and pings it now and then to notice a page
 /// that is gone.
@@ -697,7 +666,6 @@ async fn page_connection(mut session: Session, frames: MessageStream, hub: web::
     };
     let _ = session.close(close).await;
 }
-// ANCHOR_END: page_connection
 
 /// The next event for the page, once it has subscribed; until then, none ever.
 async fn next_event(events: &mut Option<mpsc::Receiver<String>>) -> Option<String> {

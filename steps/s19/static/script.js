@@ -15,7 +15,6 @@ const input = form.querySelector('input[name="content"]');
 const error = form.querySelector('p.error');
 const rows = document.querySelector('table.messages tbody');
 
-// ANCHOR: submit
 form.addEventListener('submit', async (event) => {
   // The browser would navigate away with the fields in the URL: not that.
   event.preventDefault();
@@ -36,10 +35,8 @@ form.addEventListener('submit', async (event) => {
     error.hidden = false;
   }
 });
-// ANCHOR_END: submit
 
 /** POSTs `message` to the API; answers the stored message, or throws why not. */
-// ANCHOR: send
 async function send(message) {
   let response;
   try {
@@ -58,7 +55,6 @@ async function send(message) {
   }
   return answer;
 }
-// ANCHOR_END: send
 
 /** The ids of the messages in the table: none is ever added twice (step 19). */
 const shown = new Set([...rows.querySelectorAll('tr[data-id]')].map((row) => Number(row.dataset.id)));
@@ -68,14 +64,12 @@ const shown = new Set([...rows.querySelectorAll('tr[data-id]')].map((row) => Num
  * page that sends a message gets it twice, from the POST's answer and from
  * the WebSocket, in either order.
  */
-// ANCHOR: add_message
 function addMessage(message) {
   if (shown.has(message.id)) return;
   shown.add(message.id);
   rows.append(messageRow(message));
   document.querySelector('p.empty')?.remove();
 }
-// ANCHOR_END: add_message
 
 /**
  * A table row for `message`, as the page's own rows are. Built from DOM
@@ -124,7 +118,6 @@ const me = { id: Number(document.body.dataset.userId), nickname: document.body.d
 const status = document.querySelector('p.status');
 let retryIn = 500;
 
-// ANCHOR: connect
 function connect() {
   socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
   socket.addEventListener('open', () => {
@@ -142,7 +135,6 @@ function connect() {
     retryIn = Math.min(retryIn * 2, 8000);
   });
 }
-// ANCHOR_END: connect
 
 connect();
 
