@@ -7,7 +7,7 @@ use std::pin::pin;
 use std::task::Poll;
 use std::time::Instant;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::error::InternalError;
 use actix_web::http::{Method, StatusCode, header};
@@ -21,6 +21,10 @@ use crate::LOOPBACK_ONLY;
 /// of a lesson:
 /// - a `HEAD` request is answered like a `GET`, without the body (as Flask
 ///   does: `curl -I :5001/api/version`);
+/// - a method that a known path does not answer gets actix-web's 405 with its
+///   `Allow` header (`web::resource(path).get(...)` sends it), as JSON, and
+///   with `HEAD` allowed wherever `GET` is: `POST /api/version` → 405,
+///   `Allow: GET, HEAD`;
 /// - while the step listens on this machine only (the default), a request
 ///   whose `Host` is not a loopback name is refused, so that a web page cannot
 ///   reach the step through DNS rebinding, and so is a request that a page of
@@ -49,7 +53,8 @@ async fn handle(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let started = Instant::now();
-    let line = format!("{} {} {:?}", req.method(), req.uri(), req.version());
+    let method = req.method().clone();
+    let line = format!("{method} {} {:?}", req.uri(), req.version());
 
     let response = if let Some((header, host)) = foreign(&req) {
         let message = format!(
@@ -68,7 +73,12 @@ async fn handle(
             next.call(req).await
         });
         match handled.await {
-            Ok(response) => response?.map_into_left_body(),
+            Ok(response) => match response? {
+                response if response.status() == StatusCode::METHOD_NOT_ALLOWED => {
+                    method_not_allowed(&method, response).map_into_right_body()
+                }
+                response => response.map_into_left_body(),
+            },
             Err(()) => {
                 // The request went with the handler's future: answer with an
                 // error, which actix-web turns into this response.
@@ -84,6 +94,37 @@ async fn handle(
     let millis = started.elapsed().as_secs_f64() * 1000.0;
     log::info!(target: "request", "{line} → {} ({millis:.2} ms)", response.status().as_u16());
     Ok(response)
+}
+
+/// actix-web's empty 405, as JSON, with `HEAD` in `Allow` after `GET`.
+fn method_not_allowed<B>(
+    method: &Method,
+    response: ServiceResponse<B>,
+) -> ServiceResponse<BoxBody> {
+    let (req, old) = response.into_parts();
+    let mut allowed: Vec<String> = old
+        .headers()
+        .get(header::ALLOW)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .split(',')
+        .map(|method| method.trim().to_string())
+        .filter(|method| !method.is_empty())
+        .collect();
+    if let Some(get) = allowed.iter().position(|m| m == "GET")
+        && !allowed.iter().any(|m| m == "HEAD")
+    {
+        allowed.insert(get + 1, "HEAD".into());
+    }
+    let allowed = allowed.join(", ");
+    let message = format!(
+        "{method} is not allowed at {}: it answers {allowed}",
+        req.path()
+    );
+    let reply = HttpResponse::MethodNotAllowed()
+        .insert_header((header::ALLOW, allowed))
+        .json(json!({ "error": message }));
+    ServiceResponse::new(req, reply)
 }
 
 /// Runs `future`, or answers `Err(())` if polling it panics (the panic hook

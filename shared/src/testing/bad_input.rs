@@ -190,9 +190,9 @@ pub fn body_cases(valid: &Value, fields: &[Field]) -> Vec<Case> {
         cases.push(raw(what, body, refused("invalid JSON body")));
     }
 
-    // Other methods: no route.
+    // Other methods: the path answers GET and POST only.
     for method in ["PUT", "DELETE", "PATCH"] {
-        let expect = Expect::Refused(404, format!("nothing at {method}"));
+        let expect = Expect::Refused(405, format!("{method} is not allowed"));
         cases.push(Case {
             method,
             ..case(method, Some(JSON), text.clone(), expect)

@@ -3,20 +3,15 @@
 //! The whole app at this step, read from top to bottom; `main`, at the end,
 //! wires the routes. The lesson is in README.md.
 
-use actix_web::{App, HttpServer, get};
+use actix_web::{App, HttpServer, web};
 
 /// This step's name.
 const VERSION: &str = "00";
 
-// ---------------------------------------------------------------- the pages
-
 // try it: http :5001/
-#[get("/")]
 async fn hello() -> String {
     format!("hello, this is a chat app! (version {VERSION})")
 }
-
-// --------------------------------------------------------------------- main
 
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
@@ -27,7 +22,7 @@ async fn main() -> std::io::Result<()> {
         App::new()
             // The request log, HEAD answered like GET, the Host check: see `shared`.
             .wrap(shared::plumbing())
-            .service(hello)
+            .service(web::resource("/").get(hello))
     })
     .listen(started.listener)?
     .shutdown_signal(shared::ctrl_c())

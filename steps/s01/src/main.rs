@@ -5,13 +5,11 @@
 
 use std::path::Path;
 
-use actix_web::{App, HttpServer, get};
+use actix_web::{App, HttpServer, web};
 use rusqlite::Connection;
 
 /// This step's name.
 const VERSION: &str = "01";
-
-// ------------------------------------------------------------ the database
 
 /// Opens (or creates) the database file.
 fn open_db(path: &Path) -> rusqlite::Result<Connection> {
@@ -22,15 +20,10 @@ fn open_db(path: &Path) -> rusqlite::Result<Connection> {
     Ok(connection)
 }
 
-// ---------------------------------------------------------------- the pages
-
 // try it: http :5001/
-#[get("/")]
 async fn hello() -> String {
     format!("hello, this is a chat app! (version {VERSION})")
 }
-
-// --------------------------------------------------------------------- main
 
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
@@ -48,7 +41,7 @@ async fn main() -> std::io::Result<()> {
         App::new()
             // The request log, HEAD answered like GET, the Host check: see `shared`.
             .wrap(shared::plumbing())
-            .service(hello)
+            .service(web::resource("/").get(hello))
     })
     .listen(started.listener)?
     .shutdown_signal(shared::ctrl_c())

@@ -8,7 +8,7 @@ mod db;
 
 use std::path::Path;
 
-use actix_web::{App, HttpResponse, HttpServer, get, web};
+use actix_web::{App, HttpResponse, HttpServer, web};
 use rusqlite::Connection;
 use serde_json::json;
 
@@ -16,8 +16,6 @@ use db::Db;
 
 /// What `/api/version` reports: this step's name.
 const VERSION: &str = "01c";
-
-// ------------------------------------------------------------ the database
 
 /// Opens (or creates) the database file.
 fn open_db(path: &Path) -> rusqlite::Result<Connection> {
@@ -28,10 +26,7 @@ fn open_db(path: &Path) -> rusqlite::Result<Connection> {
     Ok(connection)
 }
 
-// ------------------------------------------------------------------ the API
-
 // try it: http :5001/db/alive
-#[get("/db/alive")]
 async fn db_alive(db: web::Data<Db>) -> HttpResponse {
     let answer = db
         .run(|connection| connection.query_row("SELECT 1", [], |row| row.get::<_, i64>(0)))
@@ -53,20 +48,14 @@ async fn db_alive(db: web::Data<Db>) -> HttpResponse {
 }
 
 // try it: http :5001/api/version
-#[get("/api/version")]
 async fn version() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "version": VERSION }))
 }
 
-// ---------------------------------------------------------------- the pages
-
 // try it: http :5001/
-#[get("/")]
 async fn hello() -> String {
     format!("hello, this is a chat app! (version {VERSION})")
 }
-
-// --------------------------------------------------------------------- main
 
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
@@ -90,9 +79,9 @@ async fn main() -> std::io::Result<()> {
             .app_data(db.clone())
             // The request log, HEAD answered like GET, the Host check: see `shared`.
             .wrap(shared::plumbing())
-            .service(db_alive)
-            .service(version)
-            .service(hello)
+            .service(web::resource("/db/alive").get(db_alive))
+            .service(web::resource("/api/version").get(version))
+            .service(web::resource("/").get(hello))
     })
     .listen(started.listener)?
     .shutdown_signal(shared::ctrl_c())

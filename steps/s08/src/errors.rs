@@ -99,11 +99,29 @@ pub fn reject_bad_path(err: PathError, req: &HttpRequest) -> actix_web::Error {
     InternalError::from_response(err, not_found.error_response()).into()
 }
 
-/// The default service: a URL that no route matches gets a JSON 404.
+/// The default service: a URL that no route matches gets a JSON 404, or a
+/// page with the way back when a browser asks (it accepts `text/html`).
 pub async fn no_such_route(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let accept = req.headers().get(header::ACCEPT);
+    if accept
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"))
+    {
+        return Ok(HttpResponse::NotFound()
+            .content_type("text/html; charset=utf-8")
+            .body(NOT_FOUND_PAGE));
+    }
     let message = format!("nothing at {} {}", req.method(), req.path());
     Err(ApiError::NotFound(message))
 }
+
+/// The page a browser gets for a URL that no route matches.
+const NOT_FOUND_PAGE: &str = r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Nothing here</title></head>
+<body><h1>Nothing here</h1>
+<p>This step has no page at this address. <a href="/">Back to the start</a></p>
+</body></html>
+"#;
 
 /// True when the request says its body is empty.
 fn has_no_body(req: &HttpRequest) -> bool {

@@ -121,10 +121,30 @@ fn a_query_that_panics_gets_a_500_and_the_next_one_works() {
 #[test]
 fn an_unknown_url_gets_a_json_404() {
     let app = shared::test_app!();
-    assert_json_error(&app.get("/api/nothing"), 404, "/api/nothing");
-    assert_json_error(
-        &app.post_json("/api/version", &json!({})),
-        404,
-        "POST /api/version",
+    assert_json_error(&app.get("/api/nothing"), 404, "nothing at GET /api/nothing");
+}
+
+#[test]
+fn a_wrong_method_on_a_known_path_gets_a_json_405_with_allow() {
+    let app = shared::test_app!();
+    let reply = app.post_json("/api/version", &json!({}));
+    assert_json_error(&reply, 405, "POST is not allowed at /api/version");
+    assert_eq!(reply.header("allow").as_deref(), Some("GET, HEAD"));
+}
+
+#[test]
+fn an_unknown_page_asked_for_by_a_browser_is_an_html_404_with_the_way_back() {
+    let app = shared::test_app!();
+    let browser = [("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")];
+    let reply = app.request("GET", "/front/nothing", &browser);
+    assert_eq!(reply.status, 404);
+    assert!(
+        reply.content_type.starts_with("text/html"),
+        "{}",
+        reply.content_type
     );
+    assert!(reply.body.contains(r#"<a href="/">"#), "{}", reply.body);
+    // An API client, which accepts anything, keeps the JSON error.
+    let api = app.request("GET", "/front/nothing", &[("Accept", "*/*")]);
+    assert_json_error(&api, 404, "nothing at GET /front/nothing");
 }

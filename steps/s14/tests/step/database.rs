@@ -8,9 +8,7 @@ use rusqlite::Connection;
 fn the_database_file_is_created_in_wal_mode() {
     let app = shared::test_app!();
     let db = Connection::open(app.db_path()).unwrap();
-    let mode: String = db
-        .query_row("PRAGMA journal_mode", [], |row| row.get(0))
-        .unwrap();
+    let mode: String = db.query_row("PRAGMA journal_mode", [], |row| row.get(0)).unwrap();
     assert_eq!(mode, "wal");
 }
 

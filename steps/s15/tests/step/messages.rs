@@ -151,12 +151,7 @@ fn every_message_is_listed_in_id_order() {
     for (i, (message, (author_id, recipient_id, content))) in
         listed.iter().zip(MESSAGES).enumerate()
     {
-        let keys: Vec<&str> = message
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
+        let keys: Vec<&str> = message.as_object().unwrap().keys().map(String::as_str).collect();
         // serde_json lists the keys in alphabetical order.
         assert_eq!(keys, ["author_id", "content", "date", "id", "recipient_id"]);
         assert_eq!(message["id"], i + 1);

@@ -96,14 +96,10 @@ fn the_messages_page_shows_the_conversation_oldest_first() {
     }
     assert!(!page.body.contains("not visible by 1"));
     // The exact date stays in the markup; people read it without the T and Z.
-    let date = app.get("/api/messages/with/1").json()[0]["date"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let date = app.get("/api/messages/with/1").json()[0]["date"].as_str().unwrap().to_string();
     let readable = format!("{} {} UTC", &date[..10], &date[11..16]);
     assert!(
-        page.body
-            .contains(&format!(r#"<time datetime="{date}">{readable}</time>"#)),
+        page.body.contains(&format!(r#"<time datetime="{date}">{readable}</time>"#)),
         "{}",
         page.body
     );

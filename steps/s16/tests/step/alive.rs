@@ -1,6 +1,7 @@
 //! `GET /db/alive` (step 01b), and the database thread behind it.
 
 use serde_json::json;
+use shared::testing::assert_json_error;
 
 #[test]
 fn db_alive_says_healthy() {
@@ -29,4 +30,14 @@ fn a_query_that_panics_makes_db_alive_unhealthy_once_and_tells_no_details() {
     );
     // The database thread lived through the panic: the next query works.
     assert_eq!(app.get("/db/alive").status, 200);
+}
+
+#[test]
+fn a_wrong_method_gets_a_json_405_naming_the_methods_the_path_answers() {
+    let app = shared::test_app!();
+    let reply = app.request("POST", "/db/alive", &[]);
+    assert_json_error(&reply, 405, "POST is not allowed at /db/alive");
+    assert_eq!(reply.header("allow").as_deref(), Some("GET, HEAD"));
+    // HEAD is answered like GET, without the body.
+    assert_eq!(app.request("HEAD", "/db/alive", &[]).status, 200);
 }

@@ -66,9 +66,7 @@ fn a_frame_announced_as_huge_is_refused_as_soon_as_its_header_arrives() {
     let mut socket = app.websocket("/ws");
     // A header that announces a terabyte: the server must not wait for all
     // of it, keeping what it receives meanwhile, before refusing it.
-    socket
-        .send_raw(&client_frame(0x1, 1 << 40, b"xxxx"))
-        .expect("send the header");
+    socket.send_raw(&client_frame(0x1, 1 << 40, b"xxxx")).expect("send the header");
     let close = socket
         .closed_with(Duration::from_secs(2))
         .expect("the server closes the connection at once");

@@ -98,9 +98,7 @@ fn a_frame_announced_as_huge_is_refused_as_soon_as_its_header_arrives() {
     let mut socket = app.websocket("/ws");
     // A header that announces a terabyte: the server must not wait for all
     // of it, keeping what it receives meanwhile, before refusing it.
-    socket
-        .send_raw(&client_frame(0x1, 1 << 40, b"xxxx"))
-        .expect("send the header");
+    socket.send_raw(&client_frame(0x1, 1 << 40, b"xxxx")).expect("send the header");
     let close = socket
         .closed_with(Duration::from_secs(2))
         .expect("the server closes the connection at once");
@@ -135,9 +133,7 @@ fn a_new_message_reaches_its_recipients_pages_within_a_second_and_nobody_else() 
     let mut charlie = pages_of(&app, 3, 1).remove(0);
     let stored = alice_writes(&app, 2, "trois petits chats");
     for bob in &mut bobs {
-        let event = bob
-            .next_event(Duration::from_secs(1))
-            .expect("bob's page hears of it");
+        let event = bob.next_event(Duration::from_secs(1)).expect("bob's page hears of it");
         // The same JSON as the POST's answer.
         assert_eq!(event, json!({"event": "message", "data": stored}));
     }
@@ -161,12 +157,7 @@ fn a_page_that_never_reads_or_goes_away_does_not_hold_up_the_others() {
         let event = reader
             .next_event(Duration::from_secs(2))
             .unwrap_or_else(|| panic!("message {i} did not arrive"));
-        assert!(
-            event["data"]["content"]
-                .as_str()
-                .unwrap()
-                .starts_with(&format!("{i} "))
-        );
+        assert!(event["data"]["content"].as_str().unwrap().starts_with(&format!("{i} ")));
     }
     // The page that read nothing was let go, and told why.
     let mut received = 0;

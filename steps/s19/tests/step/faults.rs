@@ -170,10 +170,7 @@ fn a_server_killed_while_writing_loses_no_message_it_acknowledged() {
         .iter()
         .map(|message| message["id"].as_i64().expect("an id"))
         .collect();
-    let lost: Vec<_> = acknowledged
-        .iter()
-        .filter(|id| !stored.contains(id))
-        .collect();
+    let lost: Vec<_> = acknowledged.iter().filter(|id| !stored.contains(id)).collect();
     assert!(lost.is_empty(), "acknowledged but lost: {lost:?}");
     eprintln!(
         "killed while writing: {} messages acknowledged, {} rows after the restart \

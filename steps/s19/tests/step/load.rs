@@ -66,10 +66,7 @@ impl Reader {
     /// The ids it got and when, once its thread is told to stop.
     pub fn finish(self) -> Vec<(i64, Instant)> {
         self.thread.join().expect("the reader's thread");
-        Arc::try_unwrap(self.got)
-            .expect("the thread is done")
-            .into_inner()
-            .unwrap()
+        Arc::try_unwrap(self.got).expect("the thread is done").into_inner().unwrap()
     }
 }
 
@@ -154,9 +151,7 @@ fn fifty_writers_store_a_thousand_messages_and_every_page_gets_its_own_once_in_o
     }
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline
-        && readers
-            .iter()
-            .any(|reader| reader.count() < expected[&reader.user_id].len())
+        && readers.iter().any(|reader| reader.count() < expected[&reader.user_id].len())
     {
         thread::sleep(Duration::from_millis(20));
     }

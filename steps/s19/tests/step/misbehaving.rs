@@ -75,9 +75,8 @@ pub struct Storm {
 /// /proc: not counting the two pages, gone by then).
 pub fn storm(app: &TestApp) -> Storm {
     let stop_reading = Arc::new(AtomicBool::new(false));
-    let readers: Vec<Reader> = (0..2)
-        .map(|_| Reader::start(app.websocket("/ws"), 2, &stop_reading))
-        .collect();
+    let readers: Vec<Reader> =
+        (0..2).map(|_| Reader::start(app.websocket("/ws"), 2, &stop_reading)).collect();
     // Idle: the two readers and the test's HTTP connection (which the
     // server closes after 5 s without a request).
     assert_eq!(app.get("/api/version").status, 200);
@@ -173,11 +172,7 @@ pub fn storm(app: &TestApp) -> Storm {
             got_ids, ids,
             "a reader missed messages, or got them out of order"
         );
-        latencies.extend(
-            got.iter()
-                .zip(&sent)
-                .map(|((_, came), (_, posted))| *came - *posted),
-        );
+        latencies.extend(got.iter().zip(&sent).map(|((_, came), (_, posted))| *came - *posted));
     }
     // From the POST to the page, while all of the above went on.
     latencies.sort_unstable();

