@@ -116,6 +116,7 @@ async fn main() -> std::io::Result<()> {
             .service(web::resource("/api/users").get(list_users).post(create_user))
             .service(web::resource("/").get(pages::index))
             .service(web::resource("/front/users").get(pages::front_users))
+            .service(web::resource("/front/messages/{user_id}").get(pages::front_messages))
             .service(web::resource("/static/style.css").get(pages::style))
             .default_service(web::to(no_such_route))
     })

@@ -11,12 +11,11 @@ mod models;
 mod pages;
 
 use actix_web::{App, HttpResponse, HttpServer, middleware, web};
-use rusqlite::OptionalExtension;
 use serde_json::json;
 
 use db::Db;
 use errors::{ApiError, no_such_route, reject_bad_json, reject_bad_path};
-use models::{NewUser, User, open_db, select_users};
+use models::{NewUser, User, open_db, select_user, select_users};
 use pages::PAGE_POLICY;
 
 /// What `/api/version` reports: this step's name.
@@ -85,17 +84,7 @@ async fn list_users(db: web::Data<Db>) -> Result<web::Json<Vec<User>>, ApiError>
 // try it: http :5001/api/users/1
 async fn get_user(db: web::Data<Db>, id: web::Path<i64>) -> Result<web::Json<User>, ApiError> {
     let id = id.into_inner();
-    let user = db
-        .run(move |connection| {
-            connection
-                .query_row(
-                    "SELECT id, name, email, nickname FROM users WHERE id = ?1",
-                    [id],
-                    User::from_row,
-                )
-                .optional()
-        })
-        .await?;
+    let user = db.run(move |connection| select_user(connection, id)).await?;
     match user {
         Some(user) => Ok(web::Json(user)),
         None => Err(ApiError::NotFound(format!("no user with id {id}"))),
@@ -138,6 +127,7 @@ async fn main() -> std::io::Result<()> {
             .service(web::resource("/api/users/{id}").get(get_user))
             .service(web::resource("/").get(pages::index))
             .service(web::resource("/front/users").get(pages::front_users))
+            .service(web::resource("/front/messages/{user_id}").get(pages::front_messages))
             .service(web::resource("/static/style.css").get(pages::style))
             .default_service(web::to(no_such_route))
     })

@@ -1,7 +1,7 @@
 //! The HTML pages, written with maud: what Flask keeps in `templates/`.
 //! Each page's handler reads its data, then a function renders it.
 
-use actix_web::http::header;
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, web};
 use maud::{DOCTYPE, Markup, html};
 
@@ -24,32 +24,49 @@ pub async fn front_users(db: web::Data<Db>) -> Result<Markup, ApiError> {
 /// The users page. maud escapes every `(value)` it splices in, so a nickname
 /// like `<script>` shows as text and never runs.
 fn users_page(users: &[User]) -> Markup {
+    let body = html! {
+        h1 { "Users " span.version { "(version " (VERSION) ")" } }
+        ul.users {
+            @for user in users {
+                li {
+                    a href={ "/front/messages/" (user.id) } {
+                        (user.nickname) " (" (user.name) ")"
+                    }
+                    " "
+                    a.email href={ "mailto:" (user.email) } { (user.email) }
+                }
+            }
+        }
+        @if users.is_empty() {
+            p.empty { "No users yet." }
+        }
+    };
+    page("Users", body)
+}
+
+// try it: open http://localhost:5001/front/messages/1
+/// Each user links to their messages page, which comes at step 12: until
+/// then, a page that says so.
+pub async fn front_messages() -> (Markup, StatusCode) {
+    let body = html! {
+        h1 { "Not yet" }
+        p { "A user's messages page comes at step 12. " a href="/front/users" { "See all the users." } }
+    };
+    (page("Not yet", body), StatusCode::NOT_FOUND)
+}
+
+/// What every page shares: the head, with the stylesheet, around its body.
+fn page(title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
             head {
                 meta charset="utf-8";
-                title { "Users" }
+                title { (title) }
                 link rel="icon" href="data:,";
                 link rel="stylesheet" href="/static/style.css";
             }
-            body {
-                h1 { "Users " span.version { "(version " (VERSION) ")" } }
-                ul.users {
-                    @for user in users {
-                        li {
-                            a href={ "/front/messages/" (user.id) } {
-                                (user.nickname) " (" (user.name) ")"
-                            }
-                            " "
-                            a.email href={ "mailto:" (user.email) } { (user.email) }
-                        }
-                    }
-                }
-                @if users.is_empty() {
-                    p.empty { "No users yet." }
-                }
-            }
+            body { (body) }
         }
     }
 }
@@ -63,5 +80,7 @@ pub async fn style() -> HttpResponse {
 }
 
 /// What a page may load: scripts, styles and images from this server only
-/// (`data:` for the empty icon), and no other site may show it in a frame.
-pub const PAGE_POLICY: &str = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'";
+/// (`data:` for the empty icon); where its forms may send, and no `<base>`
+/// to move its links; and no other site may show it in a frame.
+pub const PAGE_POLICY: &str = "default-src 'self'; img-src 'self' data:; \
+    form-action 'self'; base-uri 'none'; frame-ancestors 'none'";

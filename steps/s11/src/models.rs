@@ -3,11 +3,49 @@
 
 use std::path::Path;
 
-use rusqlite::{Connection, Row};
+use rusqlite::{Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::errors::ApiError;
+
+/// Opens (or creates) the database file and creates the tables that are missing.
+pub fn open_db(path: &Path) -> rusqlite::Result<Connection> {
+    let connection = Connection::open(path)?;
+    // Write-ahead logging: a commit no longer waits for the disk twice, which
+    // makes writes about 30 times faster, and readers never wait for writers.
+    // NORMAL: a commit survives the step being killed, but a power cut may
+    // lose the last few.
+    connection.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")?;
+    connection.execute_batch(
+        "CREATE TABLE IF NOT EXISTS users (
+            id       INTEGER PRIMARY KEY,
+            name     TEXT NOT NULL,
+            email    TEXT NOT NULL,
+            nickname TEXT NOT NULL
+        )",
+    )?;
+    // A message refers to two users. With foreign keys on (SQLite checks
+    // them only when asked, on each connection), the database itself refuses
+    // a message whose author or recipient does not exist.
+    connection.execute_batch("PRAGMA foreign_keys = ON;")?;
+    connection.execute_batch(
+        "CREATE TABLE IF NOT EXISTS messages (
+            id           INTEGER PRIMARY KEY,
+            content      TEXT NOT NULL,
+            author_id    INTEGER NOT NULL REFERENCES users (id),
+            recipient_id INTEGER NOT NULL REFERENCES users (id),
+            date         TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        )",
+    )?;
+    // A conversation is found by author and by recipient: an index on each
+    // lets SQLite go straight to those rows instead of reading every message.
+    connection.execute_batch(
+        "CREATE INDEX IF NOT EXISTS messages_by_author ON messages (author_id);
+         CREATE INDEX IF NOT EXISTS messages_by_recipient ON messages (recipient_id);",
+    )?;
+    Ok(connection)
+}
 
 /// A user, as stored and as the API answers it (serde writes the JSON).
 #[derive(Serialize)]
@@ -113,47 +151,33 @@ pub struct NewMessage {
     pub content: String,
 }
 
-/// Opens (or creates) the database file and creates the tables that are missing.
-pub fn open_db(path: &Path) -> rusqlite::Result<Connection> {
-    let connection = Connection::open(path)?;
-    // Write-ahead logging: a commit no longer waits for the disk twice, which
-    // makes writes about 30 times faster, and readers never wait for writers.
-    connection.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")?;
-    connection.execute_batch(
-        "CREATE TABLE IF NOT EXISTS users (
-            id       INTEGER PRIMARY KEY,
-            name     TEXT NOT NULL,
-            email    TEXT NOT NULL,
-            nickname TEXT NOT NULL
-        )",
-    )?;
-    // A message refers to two users. With foreign keys on (SQLite checks
-    // them only when asked, on each connection), the database itself refuses
-    // a message whose author or recipient does not exist.
-    connection.execute_batch("PRAGMA foreign_keys = ON;")?;
-    connection.execute_batch(
-        "CREATE TABLE IF NOT EXISTS messages (
-            id           INTEGER PRIMARY KEY,
-            content      TEXT NOT NULL,
-            author_id    INTEGER NOT NULL REFERENCES users (id),
-            recipient_id INTEGER NOT NULL REFERENCES users (id),
-            date         TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
-        )",
-    )?;
-    // A conversation is found by author and by recipient: an index on each
-    // lets SQLite go straight to those rows instead of reading every message.
-    connection.execute_batch(
-        "CREATE INDEX IF NOT EXISTS messages_by_author ON messages (author_id);
-         CREATE INDEX IF NOT EXISTS messages_by_recipient ON messages (recipient_id);",
-    )?;
-    Ok(connection)
-}
-
 /// All the users, in id order.
 pub fn select_users(connection: &Connection) -> rusqlite::Result<Vec<User>> {
     let mut statement =
         connection.prepare("SELECT id, name, email, nickname FROM users ORDER BY id")?;
     statement.query_map([], User::from_row)?.collect()
+}
+
+/// The user with this id, if there is one.
+pub fn select_user(connection: &Connection, id: i64) -> rusqlite::Result<Option<User>> {
+    connection
+        .query_row(
+            "SELECT id, name, email, nickname FROM users WHERE id = ?1",
+            [id],
+            User::from_row,
+        )
+        .optional()
+}
+
+/// The messages to and from a user, oldest first, each with its two users.
+pub fn select_conversation(
+    connection: &Connection,
+    user_id: i64,
+) -> rusqlite::Result<Vec<MessageWithUsers>> {
+    let mut statement = connection.prepare(&format!(
+        "{MESSAGES_WITH_USERS} WHERE m.author_id = ?1 OR m.recipient_id = ?1 ORDER BY m.id"
+    ))?;
+    statement.query_map([user_id], MessageWithUsers::from_row)?.collect()
 }
 
 /// Reads a user id sent as a number (`1`) or as a string of digits (`"1"`).

@@ -9,6 +9,44 @@ use serde_json::Value;
 
 use crate::errors::ApiError;
 
+/// Opens (or creates) the database file and creates the tables that are missing.
+pub fn open_db(path: &Path) -> rusqlite::Result<Connection> {
+    let connection = Connection::open(path)?;
+    // Write-ahead logging: a commit no longer waits for the disk twice, which
+    // makes writes about 30 times faster, and readers never wait for writers.
+    // NORMAL: a commit survives the step being killed, but a power cut may
+    // lose the last few.
+    connection.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")?;
+    connection.execute_batch(
+        "CREATE TABLE IF NOT EXISTS users (
+            id       INTEGER PRIMARY KEY,
+            name     TEXT NOT NULL,
+            email    TEXT NOT NULL,
+            nickname TEXT NOT NULL
+        )",
+    )?;
+    // A message refers to two users. With foreign keys on (SQLite checks
+    // them only when asked, on each connection), the database itself refuses
+    // a message whose author or recipient does not exist.
+    connection.execute_batch("PRAGMA foreign_keys = ON;")?;
+    connection.execute_batch(
+        "CREATE TABLE IF NOT EXISTS messages (
+            id           INTEGER PRIMARY KEY,
+            content      TEXT NOT NULL,
+            author_id    INTEGER NOT NULL REFERENCES users (id),
+            recipient_id INTEGER NOT NULL REFERENCES users (id),
+            date         TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        )",
+    )?;
+    // A conversation is found by author and by recipient: an index on each
+    // lets SQLite go straight to those rows instead of reading every message.
+    connection.execute_batch(
+        "CREATE INDEX IF NOT EXISTS messages_by_author ON messages (author_id);
+         CREATE INDEX IF NOT EXISTS messages_by_recipient ON messages (recipient_id);",
+    )?;
+    Ok(connection)
+}
+
 /// A user, as stored and as the API answers it (serde writes the JSON).
 #[derive(Serialize)]
 pub struct User {
@@ -111,42 +149,6 @@ pub struct NewMessage {
     pub author_id: Value,
     pub recipient_id: Value,
     pub content: String,
-}
-
-/// Opens (or creates) the database file and creates the tables that are missing.
-pub fn open_db(path: &Path) -> rusqlite::Result<Connection> {
-    let connection = Connection::open(path)?;
-    // Write-ahead logging: a commit no longer waits for the disk twice, which
-    // makes writes about 30 times faster, and readers never wait for writers.
-    connection.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")?;
-    connection.execute_batch(
-        "CREATE TABLE IF NOT EXISTS users (
-            id       INTEGER PRIMARY KEY,
-            name     TEXT NOT NULL,
-            email    TEXT NOT NULL,
-            nickname TEXT NOT NULL
-        )",
-    )?;
-    // A message refers to two users. With foreign keys on (SQLite checks
-    // them only when asked, on each connection), the database itself refuses
-    // a message whose author or recipient does not exist.
-    connection.execute_batch("PRAGMA foreign_keys = ON;")?;
-    connection.execute_batch(
-        "CREATE TABLE IF NOT EXISTS messages (
-            id           INTEGER PRIMARY KEY,
-            content      TEXT NOT NULL,
-            author_id    INTEGER NOT NULL REFERENCES users (id),
-            recipient_id INTEGER NOT NULL REFERENCES users (id),
-            date         TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
-        )",
-    )?;
-    // A conversation is found by author and by recipient: an index on each
-    // lets SQLite go straight to those rows instead of reading every message.
-    connection.execute_batch(
-        "CREATE INDEX IF NOT EXISTS messages_by_author ON messages (author_id);
-         CREATE INDEX IF NOT EXISTS messages_by_recipient ON messages (recipient_id);",
-    )?;
-    Ok(connection)
 }
 
 /// All the users, in id order.

@@ -172,5 +172,7 @@ pub async fn script() -> HttpResponse {
 }
 
 /// What a page may load: scripts, styles and images from this server only
-/// (`data:` for the empty icon), and no other site may show it in a frame.
-pub const PAGE_POLICY: &str = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'";
+/// (`data:` for the empty icon); where its forms may send, and no `<base>`
+/// to move its links; and no other site may show it in a frame.
+pub const PAGE_POLICY: &str = "default-src 'self'; img-src 'self' data:; \
+    form-action 'self'; base-uri 'none'; frame-ancestors 'none'";

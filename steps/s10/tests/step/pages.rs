@@ -47,7 +47,9 @@ fn pages_may_load_only_from_this_server() {
     let page = app.get("/front/users");
     assert_eq!(
         page.header("content-security-policy").as_deref(),
-        Some("default-src 'self'; img-src 'self' data:; frame-ancestors 'none'")
+        Some(
+            "default-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+        )
     );
     assert_eq!(
         page.header("x-content-type-options").as_deref(),
