@@ -12,10 +12,12 @@ use std::path::{Path, PathBuf};
 use std::process::exit;
 use std::sync::OnceLock;
 
+mod db_file;
 pub mod faults;
 mod frames;
 mod plumbing;
 
+pub use db_file::DbFile;
 pub use frames::limit_frames;
 pub use plumbing::plumbing;
 

@@ -7,13 +7,12 @@
 //! handlers hand their query to this thread with `db.run(...)` and `.await`
 //! the answer; meanwhile their worker serves other requests.
 
-use std::fs::{self, Metadata};
 use std::panic::{self, AssertUnwindSafe};
-use std::path::PathBuf;
 use std::sync::mpsc;
 use std::thread;
 
 use rusqlite::Connection;
+use shared::DbFile;
 use tokio::sync::oneshot;
 
 /// The way in to the database thread. `main` wraps it in `web::Data`, which
@@ -23,7 +22,7 @@ pub struct Db {
 }
 
 /// A piece of work for the database thread: given the connection, or the
-/// reason it cannot be used (the file is gone, see `DbFile`).
+/// reason it cannot be used (the file is gone: `shared::DbFile` checks).
 type Job = Box<dyn FnOnce(rusqlite::Result<&Connection>) + Send>;
 
 impl Db {
@@ -35,7 +34,7 @@ impl Db {
         let file = DbFile::opened_by(&connection);
         thread::spawn(move || {
             for job in queue {
-                // Before each job: is the file still there, and writable?
+                // Before each job: is the file still there, and writable? (`shared`)
                 let checked = file.as_ref().map_or(Ok(()), DbFile::check);
                 let connection = checked.map(|()| &connection);
                 // A job that panics is dropped; the thread goes on with the next.
@@ -74,61 +73,4 @@ impl Db {
             rusqlite::Error::SqliteFailure(abort, Some("the query did not finish".into()));
         Err(no_answer.into())
     }
-}
-
-/// The database file the connection opened. SQLite keeps it open: if it is
-/// deleted, the connection goes on writing to a file that no longer has a
-/// name, and every write is lost when the step stops; if it is made
-/// read-only, the connection may still write through what it opened. So the
-/// thread looks at the path before each job, and refuses to run the job when
-/// the file there is not the one it opened, or is marked read-only. Once the
-/// same file is back and writable, jobs run again.
-struct DbFile {
-    path: PathBuf,
-    id: u64,
-}
-
-impl DbFile {
-    /// The file of `connection`; `None` for a database in memory.
-    fn opened_by(connection: &Connection) -> Option<DbFile> {
-        let path = PathBuf::from(connection.path().filter(|path| !path.is_empty())?);
-        let id = file_id(&fs::metadata(&path).ok()?);
-        Some(DbFile { path, id })
-    }
-
-    /// Fails, saying why and what to do, when the file cannot be used.
-    fn check(&self) -> rusqlite::Result<()> {
-        let (code, problem) = match fs::metadata(&self.path) {
-            Err(_) => (
-                rusqlite::ffi::SQLITE_CANTOPEN,
-                "is gone (deleted or moved): put it back, or restart the step for a new one",
-            ),
-            Ok(file) if file_id(&file) != self.id => (
-                rusqlite::ffi::SQLITE_CANTOPEN,
-                "was replaced by another file: restart the step to use that one",
-            ),
-            Ok(file) if file.permissions().readonly() => (
-                rusqlite::ffi::SQLITE_READONLY,
-                "is read-only: make it writable again",
-            ),
-            Ok(_) => return Ok(()),
-        };
-        let message = format!("the database file {} {problem}", self.path.display());
-        Err(rusqlite::Error::SqliteFailure(
-            rusqlite::ffi::Error::new(code),
-            Some(message),
-        ))
-    }
-}
-
-/// What tells one file from another at the same path: its inode number.
-#[cfg(unix)]
-fn file_id(file: &Metadata) -> u64 {
-    std::os::unix::fs::MetadataExt::ino(file)
-}
-
-/// On Windows, a file that is open cannot be deleted or replaced: no need.
-#[cfg(not(unix))]
-fn file_id(_: &Metadata) -> u64 {
-    0
 }
