@@ -36,6 +36,12 @@ macro_rules! test_app {
     () => {
         $crate::testing::TestApp::start(env!(concat!("CARGO_BIN_EXE_", env!("CARGO_PKG_NAME"))))
     };
+    ($($arg:expr),+) => {
+        $crate::testing::TestApp::start_with(
+            env!(concat!("CARGO_BIN_EXE_", env!("CARGO_PKG_NAME"))),
+            &[$($arg),+],
+        )
+    };
 }
 
 /// Checks an error answer: its status, and a JSON body `{"error": "..."}`
@@ -67,6 +73,8 @@ pub struct TestApp {
     /// The step's name (`s06`), from its binary's name.
     pub step: String,
     bin: String,
+    /// The options it was started with, besides its port and database.
+    args: Vec<String>,
     /// `http://127.0.0.1:PORT`
     pub base_url: String,
     pub port: u16,
@@ -109,8 +117,13 @@ impl Reply {
 impl TestApp {
     /// Starts `bin` (pass `env!("CARGO_BIN_EXE_<step>")`) with a fresh database.
     pub fn start(bin: &str) -> TestApp {
-        let dir = temp_dir();
-        Self::start_in(bin, dir)
+        Self::start_with(bin, &[])
+    }
+
+    /// Starts `bin` with these options too (`--host 0.0.0.0`), and a fresh database.
+    pub fn start_with(bin: &str, args: &[&str]) -> TestApp {
+        let args = args.iter().map(|arg| arg.to_string()).collect();
+        Self::start_in(bin, temp_dir(), args)
     }
 
     /// Stops the app and starts its binary again on the same database.
@@ -119,12 +132,15 @@ impl TestApp {
         app.stop_child();
         let dir = std::mem::take(&mut app.dir);
         let bin = std::mem::take(&mut app.bin);
+        let args = std::mem::take(&mut app.args);
         drop(app);
-        Self::start_in(&bin, dir)
+        Self::start_in(&bin, dir, args)
     }
 
-    fn start_in(bin: &str, dir: PathBuf) -> TestApp {
-        let (child, base_url) = spawn(bin, &dir, 0);
+    fn start_in(bin: &str, dir: PathBuf, args: Vec<String>) -> TestApp {
+        let (child, base_url) = spawn(bin, &dir, 0, &args);
+        // A step open to other machines says so; the tests reach it here.
+        let base_url = base_url.replace("//0.0.0.0:", "//127.0.0.1:");
         let port = base_url
             .rsplit(':')
             .next()
@@ -144,6 +160,7 @@ impl TestApp {
             child: RefCell::new(child),
             step,
             bin: bin.to_string(),
+            args,
             base_url,
             port,
             dir,
@@ -158,7 +175,7 @@ impl TestApp {
         let mut child = self.child.borrow_mut();
         let _ = child.kill();
         let _ = child.wait();
-        let (new, _) = spawn(&self.bin, &self.dir, self.port);
+        let (new, _) = spawn(&self.bin, &self.dir, self.port, &self.args);
         *child = new;
     }
 
@@ -264,6 +281,12 @@ impl TestApp {
     /// Opens a WebSocket to `path` (`/ws`), as a page's script does.
     pub fn websocket(&self, path: &str) -> Socket {
         Socket::connect(&format!("ws://127.0.0.1:{}{path}", self.port))
+    }
+
+    /// A WebSocket handshake to `path` with these headers too (`Origin`):
+    /// the socket, or the refusal's status and body.
+    pub fn websocket_with(&self, path: &str, headers: &[(&str, &str)]) -> Result<Socket, Reply> {
+        Socket::handshake(&format!("ws://127.0.0.1:{}{path}", self.port), headers)
     }
 
     /// Sends `method` to `path` with the given headers and no body.
@@ -420,7 +443,7 @@ impl Client {
 
 /// Starts `bin` on `port` (0: any free one) with the database in `dir`;
 /// answers the process and its address once it answers HTTP.
-fn spawn(bin: &str, dir: &Path, port: u16) -> (Child, String) {
+fn spawn(bin: &str, dir: &Path, port: u16, args: &[String]) -> (Child, String) {
     // Appended to: a restarted app's log follows the first one's.
     let log = fs::OpenOptions::new()
         .create(true)
@@ -430,6 +453,7 @@ fn spawn(bin: &str, dir: &Path, port: u16) -> (Child, String) {
     let mut child = Command::new(bin)
         .args(["--port", &port.to_string(), "--db"])
         .arg(dir.join("chat.db"))
+        .args(args)
         .env(crate::faults::FAULTS_VARIABLE, dir.join("faults"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

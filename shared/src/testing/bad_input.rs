@@ -31,6 +31,8 @@ pub const JSON_LIMIT: usize = 2 * 1024 * 1024;
 pub enum Field {
     /// A string that must not be blank, stored as sent.
     Text(&'static str),
+    /// The same, at most this many bytes long (a message's content, step 18).
+    LimitedText(&'static str, usize),
     /// A user's id: a number or a string of digits, of a user who exists.
     UserId(&'static str),
 }
@@ -39,7 +41,7 @@ impl Field {
     /// The field's name in the JSON body.
     pub fn name(self) -> &'static str {
         match self {
-            Field::Text(name) | Field::UserId(name) => name,
+            Field::Text(name) | Field::LimitedText(name, _) | Field::UserId(name) => name,
         }
     }
 }
@@ -273,7 +275,7 @@ fn field_cases(valid: &Value, fields: &[Field], field: Field, cases: &mut Vec<Ca
     ));
 
     match field {
-        Field::Text(_) => {
+        Field::Text(_) | Field::LimitedText(..) => {
             let blank = format!("{name} must not be empty");
             for (value, hint) in [
                 (json!(null), "invalid type: null, expected a string"),
@@ -290,10 +292,18 @@ fn field_cases(valid: &Value, fields: &[Field], field: Field, cases: &mut Vec<Ca
             for odd in ODD_TEXTS {
                 cases.push(keep(format!("{name} {odd:?}"), json!(odd)));
             }
-            cases.push(keep(
-                format!("{name} 100 KB long"),
-                json!("é".repeat(50_000)),
-            ));
+            let long = "é".repeat(50_000);
+            match field {
+                Field::LimitedText(_, limit) => {
+                    // The limit counts bytes: "é" is two.
+                    let at_limit = format!("{}{}", "é".repeat(limit / 2), "x".repeat(limit % 2));
+                    cases.push(keep(format!("{name} of {limit} bytes"), json!(at_limit)));
+                    let over = format!("{name} must be at most {limit} bytes long");
+                    cases.push(refuse(json!(format!("{at_limit}x")), &over));
+                    cases.push(refuse(json!(long), &over));
+                }
+                _ => cases.push(keep(format!("{name} 100 KB long"), json!(long))),
+            }
         }
         Field::UserId(_) => {
             let not_an_id = format!("{name} must be a user's id");

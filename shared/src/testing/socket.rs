@@ -17,6 +17,21 @@ pub struct Socket {
 impl Socket {
     /// Connects to `url` (`ws://127.0.0.1:PORT/ws`); fails the test if it cannot.
     pub fn connect(url: &str) -> Socket {
+        Socket::handshake(url, &[])
+            .unwrap_or_else(|refusal| panic!("{url} refused the handshake: {refusal:?}"))
+    }
+
+    /// The handshake to `url` with these headers too: the socket, or the
+    /// server's refusal (its status and body).
+    pub fn handshake(url: &str, headers: &[(&str, &str)]) -> Result<Socket, super::Reply> {
+        use tungstenite::client::IntoClientRequest;
+        let mut request = url.into_client_request().expect("a ws:// URL");
+        for (name, value) in headers {
+            let name = tungstenite::http::HeaderName::from_bytes(name.as_bytes()).expect("a name");
+            request
+                .headers_mut()
+                .insert(name, value.parse().expect("a header value"));
+        }
         let address = url
             .trim_start_matches("ws://")
             .split('/')
@@ -24,9 +39,21 @@ impl Socket {
             .expect("host:port");
         let stream = TcpStream::connect(address)
             .unwrap_or_else(|e| panic!("cannot connect to {address}: {e}"));
-        let (socket, _response) = tungstenite::client(url, stream)
-            .unwrap_or_else(|e| panic!("WebSocket handshake with {url} failed: {e}"));
-        Socket { socket }
+        match tungstenite::client(request, stream) {
+            Ok((socket, _response)) => Ok(Socket { socket }),
+            Err(tungstenite::HandshakeError::Failure(tungstenite::Error::Http(response))) => {
+                let (parts, body) = response.into_parts();
+                let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
+                Err(super::Reply {
+                    status: parts.status.as_u16(),
+                    content_type: header("content-type").unwrap_or_default().to_string(),
+                    location: header("location").map(str::to_string),
+                    headers: Vec::new(),
+                    body: String::from_utf8_lossy(&body.unwrap_or_default()).into_owned(),
+                })
+            }
+            Err(e) => panic!("WebSocket handshake with {url} failed: {e}"),
+        }
     }
 
     /// Sends the event `event` with `data`, as the page's `emit` does.
@@ -79,6 +106,20 @@ impl Socket {
             ),
             Message::Close(_) => None,
             other => panic!("expected a text frame, got {other:?}"),
+        }
+    }
+
+    /// How many events the server sends, each within `within` of the one
+    /// before, then its close frame if it closes.
+    pub fn events_then_close(&mut self, within: Duration) -> (usize, Option<CloseFrame>) {
+        let mut events = 0;
+        loop {
+            match self.next_frame(within) {
+                Some(Message::Text(_)) => events += 1,
+                Some(Message::Close(frame)) => return (events, frame),
+                Some(other) => panic!("expected a text or close frame, got {other:?}"),
+                None => return (events, None),
+            }
         }
     }
 

@@ -3,9 +3,15 @@
 
 use std::time::{Duration, Instant};
 
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
-use actix_ws::{AggregatedMessage, CloseCode, CloseReason, MessageStream, Session};
+use actix_ws::{
+    AggregatedMessage, CloseCode, CloseReason, Closed, MessageStream, ProtocolError, Session,
+};
 use serde::Deserialize;
+use tokio::time::timeout;
+
+use crate::errors::error_reply;
 
 /// What a page says over its WebSocket. Each frame is JSON text naming an
 /// event and carrying its data, `{"event": "connect-ack", "data": "..."}`:
@@ -22,65 +28,118 @@ const LARGEST_FRAME: usize = 64 * 1024;
 
 // try it: open http://localhost:5001/front/messages/1 (the server logs "connect-ack")
 pub async fn handshake(req: HttpRequest, body: web::Payload) -> actix_web::Result<HttpResponse> {
+    if let Some(origin) = foreign_origin(&req) {
+        let refusal = format!("a page of {origin} may not open this WebSocket");
+        return Ok(error_reply(StatusCode::FORBIDDEN, refusal));
+    }
     // A frame over that size is refused as soon as its header arrives
     // (actix-ws alone would keep all of it before refusing it: see `shared`).
     let body = shared::limit_frames(&req, body, LARGEST_FRAME);
     // The handshake: the answer switches the connection from HTTP to WebSocket.
     let (response, session, frames) = actix_ws::handle(&req, body)?;
     // The connection then lives on in a task of its own.
-    actix_web::rt::spawn(page_connection(session, frames));
+    let page = Page {
+        session,
+        last_heard: Instant::now(),
+    };
+    actix_web::rt::spawn(page_connection(page, frames));
     Ok(response)
+}
+
+/// The `Origin` of a handshake sent by another site's page, if it is one. A
+/// browser lets any page open a WebSocket to any server, and says which
+/// page did in `Origin`: only this server's own pages may use this one.
+fn foreign_origin(req: &HttpRequest) -> Option<String> {
+    let origin = req.headers().get(header::ORIGIN)?.to_str().unwrap_or("?");
+    let info = req.connection_info();
+    let own = format!("{}://{}", info.scheme(), info.host());
+    (!origin.eq_ignore_ascii_case(&own)).then(|| origin.to_string())
 }
 
 /// How often the server pings a quiet page, and when it gives up on one
 /// that answers nothing (a closed laptop, a dropped network).
 const PING_EVERY: Duration = Duration::from_secs(5);
-
 const GONE_AFTER: Duration = Duration::from_secs(15);
 
-/// One page's WebSocket, until it closes: reads the page's events, and pings
+/// What a connection's task keeps about its page.
+struct Page {
+    session: Session,
+    last_heard: Instant,
+}
+
+/// Why a connection ends: what its close frame tells the page, if anything.
+type Ending = Option<CloseReason>;
+
+/// One page's WebSocket, until it closes: reads the page's frames, and pings
 /// it now and then to notice a page that is gone.
-async fn page_connection(mut session: Session, frames: MessageStream) {
+async fn page_connection(mut page: Page, frames: MessageStream) {
     // A frame, or a message sent in several frames, over that size is refused.
     let mut frames = frames
         .max_frame_size(LARGEST_FRAME)
         .aggregate_continuations()
         .max_continuation_size(LARGEST_FRAME);
     let mut ping = tokio::time::interval(PING_EVERY);
-    let mut last_heard = Instant::now();
-    let close = loop {
-        tokio::select! {
-            frame = frames.recv() => {
-                last_heard = Instant::now();
-                match frame {
-                    Some(Ok(AggregatedMessage::Text(text))) => {
-                        match serde_json::from_str::<PageEvent>(&text) {
-                            Ok(PageEvent::ConnectAck(data)) => log::info!("connect-ack: {data}"),
-                            // A frame that is no event of ours: said in the log, then ignored.
-                            Err(e) => log::warn!("a page sent an event we do not know: {e}"),
-                        }
-                    }
-                    Some(Ok(AggregatedMessage::Ping(bytes))) => {
-                        if session.pong(&bytes).await.is_err() {
-                            return;
-                        }
-                    }
-                    Some(Ok(AggregatedMessage::Close(reason))) => break reason,
-                    Some(Ok(_)) => {} // a pong, or binary: nothing to do
-                    // A broken or oversized frame: close, saying why.
-                    Some(Err(e)) => break Some(CloseReason {
-                        code: CloseCode::Policy,
-                        description: Some(e.to_string()),
-                    }),
-                    None => return, // the connection is gone
-                }
-            }
-            _ = ping.tick() => {
-                if last_heard.elapsed() > GONE_AFTER || session.ping(b"").await.is_err() {
-                    break Some(CloseCode::Away.into());
-                }
-            }
+    let ending = loop {
+        // Waits for whichever comes first: a frame, or the next tick.
+        let handled = tokio::select! {
+            frame = frames.recv() => page.on_frame(frame).await,
+            _ = ping.tick() => page.ping().await,
+        };
+        if let Err(ending) = handled {
+            break ending;
         }
     };
-    let _ = session.close(close).await;
+    let _ = in_time(page.session.close(ending)).await;
+}
+
+impl Page {
+    /// What the page sent: an event, a ping, its close, or a broken frame.
+    async fn on_frame(
+        &mut self,
+        frame: Option<Result<AggregatedMessage, ProtocolError>>,
+    ) -> Result<(), Ending> {
+        self.last_heard = Instant::now();
+        match frame {
+            Some(Ok(AggregatedMessage::Text(text))) => self.on_event(&text).await,
+            Some(Ok(AggregatedMessage::Ping(bytes))) => in_time(self.session.pong(&bytes)).await,
+            Some(Ok(AggregatedMessage::Close(reason))) => Err(reason),
+            Some(Ok(_)) => Ok(()), // a pong, or binary: nothing to do
+            // A broken or oversized frame: close, saying why.
+            Some(Err(e)) => Err(Some(CloseReason {
+                code: CloseCode::Policy,
+                description: Some(e.to_string()),
+            })),
+            None => Err(None), // the connection is gone
+        }
+    }
+
+    /// One of the page's events. Its text goes to the log quoted (`{:?}`),
+    /// so that a line break in it cannot forge a line of the log.
+    async fn on_event(&mut self, text: &str) -> Result<(), Ending> {
+        match serde_json::from_str::<PageEvent>(text) {
+            Ok(PageEvent::ConnectAck(data)) => log::info!("connect-ack: {data:?}"),
+            // A frame that is no event of ours: said in the log, then ignored.
+            Err(e) => log::warn!("a page sent an event we do not know: {:?}", e.to_string()),
+        }
+        Ok(())
+    }
+
+    /// At each tick: a page silent for too long is gone; the others get a
+    /// ping, which browsers answer by themselves.
+    async fn ping(&mut self) -> Result<(), Ending> {
+        if self.last_heard.elapsed() > GONE_AFTER {
+            return Err(Some(CloseCode::Away.into()));
+        }
+        in_time(self.session.ping(b"")).await
+    }
+}
+
+/// Sends a frame, or gives up on the page when it has not taken it after
+/// GONE_AFTER: actix-ws holds a few frames per page, then waits for the
+/// page to read, for ever if it never does.
+async fn in_time(send: impl Future<Output = Result<(), Closed>>) -> Result<(), Ending> {
+    match timeout(GONE_AFTER, send).await {
+        Ok(Ok(())) => Ok(()),
+        _ => Err(None),
+    }
 }

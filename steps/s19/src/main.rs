@@ -14,6 +14,7 @@ mod pages;
 mod websocket;
 
 use actix_web::{App, HttpResponse, HttpServer, middleware, web};
+use bytestring::ByteString;
 use serde_json::json;
 
 use db::Db;
@@ -98,6 +99,10 @@ async fn get_user(db: web::Data<Db>, id: web::Path<i64>) -> Result<web::Json<Use
     }
 }
 
+/// The longest content a message may have, in bytes (step 18): a page's
+/// queue of events (hub.rs) then holds at most about 64 times that.
+const LONGEST_CONTENT: usize = 16 * 1024;
+
 // try it: http :5001/api/messages author_id=1 recipient_id=2 content="trois petits chats"
 async fn create_message(
     db: web::Data<Db>,
@@ -109,6 +114,10 @@ async fn create_message(
     let recipient_id = parse_user_id("recipient_id", &new.recipient_id)?;
     if new.content.trim().is_empty() {
         return Err(ApiError::BadInput("content must not be empty".into()));
+    }
+    if new.content.len() > LONGEST_CONTENT {
+        let limit = format!("content must be at most {LONGEST_CONTENT} bytes long");
+        return Err(ApiError::BadInput(limit));
     }
     let message = db
         .run(move |connection| {
@@ -136,7 +145,8 @@ async fn create_message(
             // and so do the author's other pages (step 19). Sent from the
             // database thread, which stores one message at a time, so each
             // page gets its messages in the order they were stored.
-            let event = json!({ "event": "message", "data": message }).to_string();
+            let event =
+                ByteString::from(json!({ "event": "message", "data": message }).to_string());
             hub.send(message.recipient.id, &event);
             if message.author.id != message.recipient.id {
                 hub.send(message.author.id, &event);

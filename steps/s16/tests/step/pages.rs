@@ -195,7 +195,7 @@ fn the_pages_work_in_a_real_browser() {
         assert_eq!(app.count_rows("messages"), before + 9);
         // Each messages page connected its WebSocket (step 16).
         assert!(
-            app.log().contains("connect-ack: the messages page is connected"),
+            app.log().contains(r#"connect-ack: "the messages page is connected""#),
             "{}",
             app.log()
         );

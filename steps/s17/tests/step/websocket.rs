@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use shared::testing::{TestApp, client_frame};
+use shared::testing::{TestApp, assert_json_error, client_frame};
 
 /// Waits up to two seconds for `text` to appear in the server's log.
 fn logged(app: &TestApp, text: &str) -> bool {
@@ -23,7 +23,7 @@ fn a_page_connects_and_its_connect_ack_is_logged() {
     let mut socket = app.websocket("/ws");
     socket.emit("connect-ack", json!("hello from a test"));
     assert!(
-        logged(&app, "connect-ack: hello from a test"),
+        logged(&app, r#"connect-ack: "hello from a test""#),
         "{}",
         app.log()
     );
@@ -36,7 +36,11 @@ fn a_frame_that_is_no_event_is_ignored_and_the_connection_goes_on() {
     socket.send_text("not JSON at all");
     socket.send_text(r#"{"event": "no-such-event", "data": 1}"#);
     socket.emit("connect-ack", json!("still here"));
-    assert!(logged(&app, "connect-ack: still here"), "{}", app.log());
+    assert!(
+        logged(&app, r#"connect-ack: "still here""#),
+        "{}",
+        app.log()
+    );
     assert!(
         app.log().contains("an event we do not know"),
         "{}",
@@ -57,7 +61,7 @@ fn a_huge_frame_closes_the_connection_saying_why_and_the_server_goes_on() {
     assert_eq!(app.get("/api/version").status, 200);
     let mut other = app.websocket("/ws");
     other.emit("connect-ack", json!("next one"));
-    assert!(logged(&app, "connect-ack: next one"));
+    assert!(logged(&app, r#"connect-ack: "next one""#));
 }
 
 #[test]
@@ -87,4 +91,70 @@ fn a_page_subscribes_to_its_users_events() {
     assert!(logged(&app, "subscribe: a page of user 2"), "{}", app.log());
     // Nothing is sent on it yet (step 18 sends the new messages).
     assert_eq!(socket.next_event(Duration::from_millis(300)), None);
+}
+
+#[test]
+fn only_this_servers_own_pages_may_open_the_socket() {
+    let app = shared::test_app!();
+    let own = format!("http://127.0.0.1:{}", app.port);
+    assert!(
+        app.websocket_with("/ws", &[("Origin", &own)]).is_ok(),
+        "its own page"
+    );
+    // A page of another program on this machine, and one of another site.
+    let other_port = format!("http://127.0.0.1:{}", app.port + 1);
+    for origin in [other_port.as_str(), "http://evil.example"] {
+        let refused = app.websocket_with("/ws", &[("Origin", origin)]).err();
+        assert_json_error(&refused.expect("refused"), 403, origin);
+    }
+}
+
+#[test]
+fn a_step_open_to_other_machines_still_refuses_other_sites_pages() {
+    let app = shared::test_app!("--host", "0.0.0.0");
+    let own = format!("http://127.0.0.1:{}", app.port);
+    assert!(
+        app.websocket_with("/ws", &[("Origin", &own)]).is_ok(),
+        "its own page"
+    );
+    let other_port = format!("http://127.0.0.1:{}", app.port + 1);
+    for origin in [other_port.as_str(), "http://evil.example", "null"] {
+        let refused = app.websocket_with("/ws", &[("Origin", origin)]).err();
+        assert_json_error(&refused.expect("refused"), 403, origin);
+    }
+}
+
+#[test]
+fn a_line_break_from_a_page_cannot_forge_a_line_of_the_log() {
+    let app = shared::test_app!();
+    let mut socket = app.websocket("/ws");
+    socket.emit("connect-ack", json!("hi\nGET /forged HTTP/1.1 → 200"));
+    assert!(
+        logged(&app, r#"connect-ack: "hi\nGET /forged"#),
+        "{}",
+        app.log()
+    );
+    assert!(
+        !app.log().lines().any(|line| line.starts_with("GET /forged")),
+        "{}",
+        app.log()
+    );
+}
+
+#[test]
+fn a_subscription_to_an_unknown_user_is_refused_and_the_socket_stays_open() {
+    let app = shared::test_app!();
+    app.add_sample_users();
+    let mut socket = app.websocket("/ws");
+    socket.emit("subscribe", json!({"user_id": 999999}));
+    let refused = socket.next_event(Duration::from_secs(2)).expect("an answer");
+    assert_eq!(refused["event"], "error", "{refused}");
+    let why = refused["data"].as_str().unwrap_or_default();
+    assert!(why.contains("no user with id 999999"), "{refused}");
+    socket.emit("connect-ack", json!("still open"));
+    assert!(
+        logged(&app, r#"connect-ack: "still open""#),
+        "{}",
+        app.log()
+    );
 }

@@ -22,7 +22,8 @@ const NEW_USER: [Field; 3] = [
 const NEW_MESSAGE: [Field; 3] = [
     Field::UserId("author_id"),
     Field::UserId("recipient_id"),
-    Field::Text("content"),
+    // At most 16 KiB (step 18).
+    Field::LimitedText("content", 16 * 1024),
 ];
 
 #[test]

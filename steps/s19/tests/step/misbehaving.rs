@@ -17,9 +17,10 @@ use shared::testing::{Socket, TestApp, client_frame as frame};
 use crate::load::Reader;
 
 /// How many messages alice writes while the misbehaving clients run, three
-/// in four of 60 KiB: some 10 MB for each page, more than a page that reads
-/// nothing can hold in its queue and its connection's buffers.
-const MESSAGES: usize = 240;
+/// in four of 16 KiB (the longest a message may be): some 7 MB for each
+/// page, more than a page that reads nothing can hold in its queue and its
+/// connection's buffers.
+const MESSAGES: usize = 600;
 /// When the pages that read nothing must be let go: the step's heartbeat
 /// gives up on a page that says nothing for 15 s, at its next ping (5 s
 /// apart at most); on Linux the kernel drops a connection whose data has
@@ -134,7 +135,7 @@ pub fn storm(app: &TestApp) -> Storm {
     }));
 
     // Meanwhile alice writes to bob, mostly long messages.
-    let filler = "x".repeat(60 * 1024);
+    let filler = "x".repeat(16 * 1024 - 8);
     let mut sent = Vec::new();
     while sent.len() < MESSAGES {
         let i = sent.len();

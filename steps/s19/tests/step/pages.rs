@@ -216,7 +216,7 @@ fn the_pages_work_in_a_real_browser() {
         // subscribed to its user's events (step 17).
         let log = app.log();
         assert!(
-            log.contains("connect-ack: the messages page of alice is connected"),
+            log.contains(r#"connect-ack: "the messages page of alice is connected""#),
             "{log}"
         );
         assert!(log.contains("subscribe: a page of user 1"), "{log}");
