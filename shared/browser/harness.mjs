@@ -115,9 +115,10 @@ export function staysOnThisMachine(url) {
  * anything in `page.problems`.
  * The page must answer 200, or the `status` given (`open(t, '/front/messages/99',
  * { status: 404 })`: then Chromium's console error for that status of that
- * document is expected, not a problem).
+ * document is expected, not a problem). `before(page)`, if given, runs
+ * before the page is opened: to route its requests (`page.route`).
  */
-export async function open(t, path, { status = 200 } = {}) {
+export async function open(t, path, { status = 200, before } = {}) {
   const window = idle.pop() ?? (await newWindow());
   const { page, problems } = window;
   problems.length = 0;
@@ -129,6 +130,7 @@ export async function open(t, path, { status = 200 } = {}) {
     }
   });
   if (status !== 200) statusExpected.set(page, { status, url: app.url(path) });
+  await before?.(page);
   const response = await page.goto(app.url(path));
   if (response?.status() !== status) {
     throw new Error(`opening ${path} answered ${response?.status()} ${response?.url()}, not ${status}`);

@@ -1,6 +1,5 @@
-// The messages page's script: sends the form's message to the API (step 13)
-// and shows the message it just sent, or why it could not (step 14), with
-// its users' nicknames (step 15).
+// The messages page's script: what the page does in the browser, from
+// sending its form (step 13) on.
 //
 // An HTML form can send its fields only URL-encoded (or as multipart), and
 // POST /api/messages reads JSON: so the script reads the form and sends the
@@ -13,7 +12,10 @@ const input = form.querySelector('input[name="content"]');
 const error = form.querySelector('p.error');
 const rows = document.querySelector('table.messages tbody');
 
-form.addEventListener('submit', async (event) => {
+form.addEventListener('submit', submit);
+
+/** Sends the form's message, and shows it, or why it could not be sent. */
+async function submit(event) {
   // The browser would navigate away with the fields in the URL: not that.
   event.preventDefault();
   const fields = new FormData(form);
@@ -24,8 +26,7 @@ form.addEventListener('submit', async (event) => {
       recipient_id: fields.get('recipient_id'),
       content: fields.get('content'),
     });
-    rows.append(messageRow(message));
-    document.querySelector('p.empty')?.remove();
+    addMessage(message);
     input.value = '';
     error.hidden = true;
   } catch (failure) {
@@ -33,7 +34,7 @@ form.addEventListener('submit', async (event) => {
     error.textContent = `Not sent: ${failure.message}`;
     error.hidden = false;
   }
-});
+}
 
 /** POSTs `message` to the API; answers the stored message, or throws why not. */
 async function send(message) {
@@ -53,6 +54,12 @@ async function send(message) {
     throw new Error(answer.error ?? `the server answered ${response.status}`);
   }
   return answer;
+}
+
+/** Adds `message` at the end of the table. */
+function addMessage(message) {
+  rows.append(messageRow(message));
+  document.querySelector('p.empty')?.remove();
 }
 
 /**

@@ -1,7 +1,5 @@
-// The messages page's script: sends the form's message to the API (step 13)
-// and shows the message it just sent, or why it could not (step 14), with
-// its users' nicknames (step 15); it keeps a WebSocket open (step 16) on
-// which it subscribes to its user's events (step 17).
+// The messages page's script: what the page does in the browser, from
+// sending its form (step 13) on.
 //
 // An HTML form can send its fields only URL-encoded (or as multipart), and
 // POST /api/messages reads JSON: so the script reads the form and sends the
@@ -14,7 +12,10 @@ const input = form.querySelector('input[name="content"]');
 const error = form.querySelector('p.error');
 const rows = document.querySelector('table.messages tbody');
 
-form.addEventListener('submit', async (event) => {
+form.addEventListener('submit', submit);
+
+/** Sends the form's message, and shows it, or why it could not be sent. */
+async function submit(event) {
   // The browser would navigate away with the fields in the URL: not that.
   event.preventDefault();
   const fields = new FormData(form);
@@ -25,8 +26,7 @@ form.addEventListener('submit', async (event) => {
       recipient_id: fields.get('recipient_id'),
       content: fields.get('content'),
     });
-    rows.append(messageRow(message));
-    document.querySelector('p.empty')?.remove();
+    addMessage(message);
     input.value = '';
     error.hidden = true;
   } catch (failure) {
@@ -34,7 +34,7 @@ form.addEventListener('submit', async (event) => {
     error.textContent = `Not sent: ${failure.message}`;
     error.hidden = false;
   }
-});
+}
 
 /** POSTs `message` to the API; answers the stored message, or throws why not. */
 async function send(message) {
@@ -56,6 +56,12 @@ async function send(message) {
   return answer;
 }
 
+/** Adds `message` at the end of the table. */
+function addMessage(message) {
+  rows.append(messageRow(message));
+  document.querySelector('p.empty')?.remove();
+}
+
 /**
  * A table row for `message`, as the page's own rows are. Built from DOM
  * nodes: text added with `append` is never read as HTML, so a message
@@ -74,10 +80,9 @@ function messageRow(message) {
   return row;
 }
 
-// The WebSocket (step 16): the page connects when it loads. Its frames are
-// JSON text, {"event": "...", "data": ...}: `emit` gives them a name, as
-// Socket.IO's `emit` does.
-const socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
+// The WebSocket (step 16). Its frames are JSON text, {"event": "...",
+// "data": ...}: `emit` gives them a name, as Socket.IO's does.
+let socket;
 
 /** Sends the event `event`, with `data`, to the server. */
 function emit(event, data) {
@@ -87,7 +92,13 @@ function emit(event, data) {
 // Whose page this is: the server wrote it on <body> (step 17).
 const me = { id: Number(document.body.dataset.userId), nickname: document.body.dataset.nickname };
 
-socket.addEventListener('open', () => {
-  emit('connect-ack', `the messages page of ${me.nickname} is connected`);
-  emit('subscribe', { user_id: me.id });
-});
+/** Opens the WebSocket (step 16). */
+function connect() {
+  socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
+  socket.addEventListener('open', () => {
+    emit('connect-ack', `the messages page of ${me.nickname} is connected`);
+    emit('subscribe', { user_id: me.id });
+  });
+}
+
+connect();

@@ -1,8 +1,5 @@
-// The messages page's script: sends the form's message to the API (step 13)
-// and shows the message it just sent, or why it could not (step 14), with
-// its users' nicknames (step 15); it keeps a WebSocket open (step 16) on
-// which it subscribes to its user's events (step 17), and says when a
-// message arrives (step 18).
+// The messages page's script: what the page does in the browser, from
+// sending its form (step 13) on.
 //
 // An HTML form can send its fields only URL-encoded (or as multipart), and
 // POST /api/messages reads JSON: so the script reads the form and sends the
@@ -15,7 +12,10 @@ const input = form.querySelector('input[name="content"]');
 const error = form.querySelector('p.error');
 const rows = document.querySelector('table.messages tbody');
 
-form.addEventListener('submit', async (event) => {
+form.addEventListener('submit', submit);
+
+/** Sends the form's message, and shows it, or why it could not be sent. */
+async function submit(event) {
   // The browser would navigate away with the fields in the URL: not that.
   event.preventDefault();
   const fields = new FormData(form);
@@ -26,8 +26,7 @@ form.addEventListener('submit', async (event) => {
       recipient_id: fields.get('recipient_id'),
       content: fields.get('content'),
     });
-    rows.append(messageRow(message));
-    document.querySelector('p.empty')?.remove();
+    addMessage(message);
     input.value = '';
     error.hidden = true;
   } catch (failure) {
@@ -35,7 +34,7 @@ form.addEventListener('submit', async (event) => {
     error.textContent = `Not sent: ${failure.message}`;
     error.hidden = false;
   }
-});
+}
 
 /** POSTs `message` to the API; answers the stored message, or throws why not. */
 async function send(message) {
@@ -57,6 +56,12 @@ async function send(message) {
   return answer;
 }
 
+/** Adds `message` at the end of the table. */
+function addMessage(message) {
+  rows.append(messageRow(message));
+  document.querySelector('p.empty')?.remove();
+}
+
 /**
  * A table row for `message`, as the page's own rows are. Built from DOM
  * nodes: text added with `append` is never read as HTML, so a message
@@ -75,23 +80,14 @@ function messageRow(message) {
   return row;
 }
 
-// The WebSocket (step 16): the page connects when it loads. Its frames are
-// JSON text, {"event": "...", "data": ...}: `emit` and `on` give them names,
-// as Socket.IO's `emit` and `on` do.
-const socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
+// The WebSocket (step 16). Its frames are JSON text, {"event": "...",
+// "data": ...}: `emit` and `on` give them names, as Socket.IO's do.
+let socket;
 
 /** Sends the event `event`, with `data`, to the server. */
 function emit(event, data) {
   socket.send(JSON.stringify({ event, data }));
 }
-
-// Whose page this is: the server wrote it on <body> (step 17).
-const me = { id: Number(document.body.dataset.userId), nickname: document.body.dataset.nickname };
-
-socket.addEventListener('open', () => {
-  emit('connect-ack', `the messages page of ${me.nickname} is connected`);
-  emit('subscribe', { user_id: me.id });
-});
 
 /** What to do with each event the server sends, by name: see `on`. */
 const handlers = new Map();
@@ -101,10 +97,23 @@ function on(event, handler) {
   handlers.set(event, handler);
 }
 
-socket.addEventListener('message', (frame) => {
-  const { event, data } = JSON.parse(frame.data);
-  handlers.get(event)?.(data);
-});
+// Whose page this is: the server wrote it on <body> (step 17).
+const me = { id: Number(document.body.dataset.userId), nickname: document.body.dataset.nickname };
+
+/** Opens the WebSocket (step 16). */
+function connect() {
+  socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
+  socket.addEventListener('open', () => {
+    emit('connect-ack', `the messages page of ${me.nickname} is connected`);
+    emit('subscribe', { user_id: me.id });
+  });
+  socket.addEventListener('message', (frame) => {
+    const { event, data } = JSON.parse(frame.data);
+    handlers.get(event)?.(data);
+  });
+}
+
+connect();
 
 // The server confirms the subscription: from now on, nothing is missed.
 on('subscribed', () => {

@@ -1,8 +1,5 @@
-// The messages page's script: sends the form's message to the API (step 13)
-// and shows the message it just sent, or why it could not (step 14), with
-// its users' nicknames (step 15); it keeps a WebSocket open (step 16) on
-// which it subscribes to its user's events (step 17), and adds each message
-// that arrives (steps 18 and 19), connecting again when the connection drops.
+// The messages page's script: what the page does in the browser, from
+// sending its form (step 13) on.
 //
 // An HTML form can send its fields only URL-encoded (or as multipart), and
 // POST /api/messages reads JSON: so the script reads the form and sends the
@@ -15,7 +12,10 @@ const input = form.querySelector('input[name="content"]');
 const error = form.querySelector('p.error');
 const rows = document.querySelector('table.messages tbody');
 
-form.addEventListener('submit', async (event) => {
+form.addEventListener('submit', submit);
+
+/** Sends the form's message, and shows it, or why it could not be sent. */
+async function submit(event) {
   // The browser would navigate away with the fields in the URL: not that.
   event.preventDefault();
   const fields = new FormData(form);
@@ -34,7 +34,7 @@ form.addEventListener('submit', async (event) => {
     error.textContent = `Not sent: ${failure.message}`;
     error.hidden = false;
   }
-});
+}
 
 /** POSTs `message` to the API; answers the stored message, or throws why not. */
 async function send(message) {
@@ -56,18 +56,20 @@ async function send(message) {
   return answer;
 }
 
-/** The ids of the messages in the table: none is ever added twice (step 19). */
-const shown = new Set([...rows.querySelectorAll('tr[data-id]')].map((row) => Number(row.dataset.id)));
+/** The ids of the messages in the table: none is added twice (step 19). */
+const shown = new Set([...rows.rows].map((row) => Number(row.dataset.id)));
 
 /**
- * Adds `message` at the end of the table, unless it is there already: the
- * page that sends a message gets it twice, from the POST's answer and from
- * the WebSocket, in either order.
+ * Adds `message` to the table, unless it is there already: a page gets a
+ * message from its own POST and from the WebSocket, and again when it
+ * catches up. The rows stay in the order of the ids, the order in which
+ * the messages were stored, whatever the order they arrive in (step 19).
  */
 function addMessage(message) {
   if (shown.has(message.id)) return;
   shown.add(message.id);
-  rows.append(messageRow(message));
+  const later = [...rows.rows].find((row) => Number(row.dataset.id) > message.id);
+  rows.insertBefore(messageRow(message), later ?? null);
   document.querySelector('p.empty')?.remove();
 }
 
@@ -91,8 +93,7 @@ function messageRow(message) {
 }
 
 // The WebSocket (step 16). Its frames are JSON text, {"event": "...",
-// "data": ...}: `emit` and `on` give them names, as Socket.IO's `emit` and
-// `on` do.
+// "data": ...}: `emit` and `on` give them names, as Socket.IO's do.
 let socket;
 
 /** Sends the event `event`, with `data`, to the server. */
@@ -111,13 +112,14 @@ function on(event, handler) {
 // Whose page this is: the server wrote it on <body> (step 17).
 const me = { id: Number(document.body.dataset.userId), nickname: document.body.dataset.nickname };
 
-// The connection, made again whenever it drops (step 19): a server restart,
-// a network gone and back. The first try after half a second, then after
-// twice as long each time, up to 8 s, so that a server that stays down is
-// not called in a tight loop. Socket.IO did this by itself.
+// Where the page says whether it is up to date (step 19).
 const status = document.querySelector('p.status');
+// How long to wait before trying again (step 19): half a second, then twice
+// as long each time, up to 8 s, so that a server that stays down is not
+// called in a tight loop. Socket.IO did this by itself.
 let retryIn = 500;
 
+/** Opens the WebSocket, and opens it again whenever it drops (step 19). */
 function connect() {
   socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
   socket.addEventListener('open', () => {
@@ -138,18 +140,30 @@ function connect() {
 
 connect();
 
-// The server confirms the subscription: from now on, nothing is missed.
-on('subscribed', async () => {
-  const reconnected = document.body.dataset.subscribed === 'no';
+// The server confirms the subscription: from now on, every new message
+// comes over the socket. What was sent before it (while the page loaded,
+// or while it was not connected) is fetched once: then the page is up to
+// date (step 19).
+on('subscribed', catchUp);
+
+/** Adds what the table lacks of the conversation; on failure, tries again. */
+async function catchUp() {
+  status.textContent = 'connected: catching up…';
+  const messages = await fetch(`/api/messages/with/${me.id}`)
+    .then((response) => (response.ok ? response.json() : null))
+    .catch(() => null);
+  messages?.forEach(addMessage);
+  if (socket.readyState !== WebSocket.OPEN) return; // it dropped: connect() starts over
+  if (!messages) {
+    status.textContent = `catching up failed: trying again in ${retryIn / 1000} s…`;
+    setTimeout(catchUp, retryIn);
+    retryIn = Math.min(retryIn * 2, 8000);
+    return;
+  }
+  retryIn = 500;
   document.body.dataset.subscribed = 'yes';
   status.textContent = 'connected: new messages appear as they are sent';
-  retryIn = 500;
-  if (reconnected) {
-    // What was sent while the page was not connected.
-    const response = await fetch(`/api/messages/with/${me.id}`).catch(() => null);
-    if (response?.ok) (await response.json()).forEach(addMessage);
-  }
-});
+}
 
 // A new message to or from this page's user (steps 18 and 19).
 on('message', addMessage);

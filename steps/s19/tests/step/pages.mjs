@@ -316,6 +316,92 @@ test('a page that lost its connection says so, and catches up on what it missed'
   await alice.locator(`table.messages tbody tr[data-id="${stored.id}"]`).waitFor();
 });
 
+/** Stores a message through the API, as another page would; answers it. */
+async function postMessage(authorId, recipientId, content) {
+  const response = await fetch(app.url('/api/messages'), {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ author_id: authorId, recipient_id: recipientId, content }),
+  });
+  assert.equal(response.status, 201);
+  return response.json();
+}
+
+/** The ids of the rows of the messages table, in the order they are shown. */
+const rowIds = (page) =>
+  page.locator('table.messages tbody tr').evaluateAll((rows) => rows.map((row) => Number(row.dataset.id)));
+
+test('a message sent while the page loads appears without a reload', async (t) => {
+  // The page's script comes late: a message to bob is stored after the HTML
+  // was served, before the page's socket subscribed.
+  let missed;
+  const bob = await open(t, '/front/messages/2', {
+    before: (page) =>
+      page.route('**/static/script.js', async (route) => {
+        missed = await postMessage(1, 2, 'sent while the page loaded');
+        await route.continue();
+      }),
+  });
+  await bob.locator('body[data-subscribed="yes"]').waitFor({ state: 'attached' });
+  await bob.locator(`table.messages tbody tr[data-id="${missed.id}"]`).waitFor({ timeout: 1000 });
+  assert.match(await bob.getByRole('status').innerText(), /^connected/);
+  const timing = await bob.evaluate(() => {
+    const fetched = performance.getEntriesByType('resource').find((e) => e.name.includes('/api/messages/with/'));
+    return { catchUp: fetched.duration, upToDate: performance.now() };
+  });
+  console.log(`first load: catch-up fetched in ${timing.catchUp.toFixed(1)} ms; page up to date by ${timing.upToDate.toFixed(0)} ms`);
+});
+
+test('rows stay in id order when live messages arrive before the catch-up', async (t) => {
+  // The catch-up's answer is held back until two newer messages have come
+  // live; one message was stored before the page subscribed.
+  let release;
+  const held = new Promise((resolve) => (release = resolve));
+  let early;
+  const bob = await open(t, '/front/messages/2', {
+    before: async (page) => {
+      await page.route('**/static/script.js', async (route) => {
+        early = await postMessage(3, 2, 'before the subscription');
+        await route.continue();
+      });
+      await page.route('**/api/messages/with/2', async (route) => {
+        await held;
+        await route.continue();
+      });
+    },
+  });
+  const status = bob.getByRole('status');
+  await status.filter({ hasText: 'catching up' }).waitFor();
+  const live = [await postMessage(1, 2, 'live one'), await postMessage(1, 2, 'live two')];
+  for (const message of live) {
+    await bob.locator(`table.messages tbody tr[data-id="${message.id}"]`).waitFor();
+  }
+  assert.match(await status.innerText(), /catching up/, 'not "connected" before it is up to date');
+  release();
+  await bob.locator('body[data-subscribed="yes"]').waitFor({ state: 'attached' });
+  const ids = await rowIds(bob);
+  assert.deepEqual(ids, [...ids].sort((a, b) => a - b), 'in id order');
+  assert.equal(new Set(ids).size, ids.length, 'each once');
+  assert.ok(ids.includes(early.id), 'the message stored before the subscription');
+});
+
+test('a catch-up that fails is tried again; the page says connected only once up to date', async (t) => {
+  let failures = 1;
+  const alice = await open(t, '/front/messages/1', {
+    before: (page) => {
+      expectConsoleErrors(page, /ERR_FAILED|Failed to load resource/);
+      return page.route('**/api/messages/with/1', (route) =>
+        failures-- > 0 ? route.abort('failed') : route.continue(),
+      );
+    },
+  });
+  const status = alice.getByRole('status');
+  await status.filter({ hasText: 'catching up failed: trying again' }).waitFor();
+  assert.equal(await alice.locator('body[data-subscribed="yes"]').count(), 0);
+  await alice.locator('body[data-subscribed="yes"]').waitFor({ state: 'attached', timeout: 5000 });
+  assert.match(await status.innerText(), /^connected: new messages appear/);
+});
+
 test('odd input through the form: stored and shown as typed, or refused naming the field', async (t) => {
   const page = await open(t, '/front/messages/1');
   expectConsoleErrors(page, /status of 422/); // the two refused on purpose, below

@@ -208,10 +208,10 @@ fn the_pages_work_in_a_real_browser() {
         concat!(env!("CARGO_MANIFEST_DIR"), "/tests/step/pages.mjs"),
     );
     // pages.mjs sends ten messages from the form that the server stores
-    // (five of odd text), and four it refuses or never receives, and two
-    // through the API: twelve are in the file.
+    // (five of odd text), and four it refuses or never receives, and six
+    // through the API: sixteen are in the file.
     if ran {
-        assert_eq!(app.count_rows("messages"), before + 12);
+        assert_eq!(app.count_rows("messages"), before + 16);
         // Each messages page connected its WebSocket (step 16) and
         // subscribed to its user's events (step 17).
         let log = app.log();
