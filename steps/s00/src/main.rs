@@ -1,7 +1,5 @@
-//! Step 00: the simplest possible hello world.
-//!
-//! The whole app at this step, read from top to bottom; `main`, at the end,
-//! wires the routes. The lesson is in README.md.
+//! The chat app at this step, read from top to bottom: `main`, at the
+//! end, wires the routes. The lesson is README.md.
 
 use actix_web::{App, HttpServer, web};
 

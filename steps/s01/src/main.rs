@@ -1,7 +1,5 @@
-//! Step 01: the app opens a SQLite database.
-//!
-//! The whole app at this step, read from top to bottom; `main`, at the end,
-//! wires the routes. The lesson is in README.md.
+//! The chat app at this step, read from top to bottom: `main`, at the
+//! end, wires the routes. The lesson is README.md.
 
 use std::path::Path;
 

@@ -1,9 +1,7 @@
-//! Step 01c: `GET /api/version` tells which step is running.
-//!
-//! The whole app at this step, read from top to bottom; `main`, at the end,
-//! wires the routes. The database thread, taught in step 01b, has a file of
-//! its own: `db.rs`. The lesson is in README.md.
+//! The chat app at this step. This file: the routes, the API's handlers
+//! and `main`; the modules below: the rest. The lesson is README.md.
 
+/// The database thread (step 01b).
 mod db;
 
 use std::path::Path;

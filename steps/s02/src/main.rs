@@ -1,10 +1,9 @@
-//! Step 02: the database gets a `users` table.
-//!
-//! This file holds what a reader needs first: the routes, the API's handlers
-//! and `main`. The rest has a file per subject: the data in `models.rs`; and
-//! the machinery taught once, in `db.rs`. The lesson is in README.md.
+//! The chat app at this step. This file: the routes, the API's handlers
+//! and `main`; the modules below: the rest. The lesson is README.md.
 
+/// The database thread (step 01b).
 mod db;
+/// The stored data: the tables, the rows as structs, the queries (step 02).
 mod models;
 
 use actix_web::{App, HttpResponse, HttpServer, web};

@@ -1,12 +1,11 @@
-//! Step 03: `GET /api/users` lists the users.
-//!
-//! This file holds what a reader needs first: the routes, the API's handlers
-//! and `main`. The rest has a file per subject: the data in `models.rs`; and
-//! the machinery taught once, in `db.rs` and `errors.rs`. The lesson is in
-//! README.md.
+//! The chat app at this step. This file: the routes, the API's handlers
+//! and `main`; the modules below: the rest. The lesson is README.md.
 
+/// The database thread (step 01b).
 mod db;
+/// Errors as JSON answers (step 02b).
 mod errors;
+/// The stored data: the tables, the rows as structs, the queries (step 02).
 mod models;
 
 use actix_web::{App, HttpResponse, HttpServer, web};

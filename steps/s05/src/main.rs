@@ -1,13 +1,13 @@
-//! Step 05: `/` redirects to `/front/users`.
-//!
-//! This file holds what a reader needs first: the routes, the API's handlers
-//! and `main`. The rest has a file per subject: the data in `models.rs`, the
-//! pages in `pages.rs`; and the machinery taught once, in `db.rs` and
-//! `errors.rs`. The lesson is in README.md.
+//! The chat app at this step. This file: the routes, the API's handlers
+//! and `main`; the modules below: the rest. The lesson is README.md.
 
+/// The database thread (step 01b).
 mod db;
+/// Errors as JSON answers (step 02b).
 mod errors;
+/// The stored data: the tables, the rows as structs, the queries (step 02).
 mod models;
+/// The HTML pages (step 04).
 mod pages;
 
 use actix_web::{App, HttpResponse, HttpServer, middleware, web};

@@ -1,16 +1,17 @@
-//! Step 19: the page adds incoming messages to its table as they arrive.
-//!
-//! This file holds what a reader needs first: the routes, the API's handlers
-//! and `main`. The rest has a file per subject: the data in `models.rs`, the
-//! pages in `pages.rs`, the WebSocket in `websocket.rs`; and the machinery
-//! taught once, in `db.rs`, `errors.rs` and `hub.rs`. The lesson is in
-//! README.md.
+//! The chat app at this step. This file: the routes, the API's handlers
+//! and `main`; the modules below: the rest. The lesson is README.md.
 
+/// The database thread (step 01b).
 mod db;
+/// Errors as JSON answers (step 02b).
 mod errors;
+/// Which pages are open for which user (step 18).
 mod hub;
+/// The stored data: the tables, the rows as structs, the queries (step 02).
 mod models;
+/// The HTML pages (step 04).
 mod pages;
+/// The WebSocket: `/ws` and each page's connection (step 16).
 mod websocket;
 
 use actix_web::{App, HttpResponse, HttpServer, middleware, web};
