@@ -19,9 +19,8 @@ pub enum ApiError {
     /// 404: there is no such thing.
     #[error("{0}")]
     NotFound(String),
-    /// 500: the database failed (503 when it cannot be used for now, see
-    /// `unavailable`). `#[from]` lets `?` turn a rusqlite error into this
-    /// one. The details go to the server's log, not to the client.
+    /// 500, or 503 when the database cannot be used for now. `#[from]` lets
+    /// `?` turn a rusqlite error into this one.
     #[error("database error")]
     Db(#[from] rusqlite::Error),
 }
@@ -38,23 +37,20 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let ApiError::Db(e) = self else {
-            return error_reply(self.status_code(), self);
-        };
-        log::error!("database error: {e}");
-        match self.status_code() {
-            StatusCode::SERVICE_UNAVAILABLE => error_reply(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the database cannot be used now: the server's log says why",
-            ),
-            status => error_reply(status, self),
+        let mut message = self.to_string();
+        // A database error's details go to the server's log, not to the client.
+        if let ApiError::Db(e) = self {
+            log::error!("database error: {e}");
+            if unavailable(e) {
+                message = "the database cannot be used now: the server's log says why".into();
+            }
         }
+        error_reply(self.status_code(), message)
     }
 }
 
 /// The database cannot be used for now, for a reason outside the app: its
 /// file is gone or read-only (db.rs checks), the disk is full or failing.
-/// Not a bug of the request or of the code: 503, and the log says what to do.
 fn unavailable(e: &rusqlite::Error) -> bool {
     use rusqlite::ErrorCode::{CannotOpen, DiskFull, ReadOnly, SystemIoFailure};
     matches!(
@@ -72,24 +68,31 @@ pub fn error_reply(status: StatusCode, message: impl ToString) -> HttpResponse {
 /// 422 when it is empty, malformed, or has a field missing or mistyped; 415
 /// when it is not JSON; actix-web's own status otherwise (413: too large).
 pub fn reject_bad_json(err: JsonPayloadError, req: &HttpRequest) -> actix_web::Error {
-    let response = match &err {
-        JsonPayloadError::ContentType | JsonPayloadError::Deserialize(_) if has_no_body(req) => {
-            error_reply(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "the body is empty: send the fields as JSON",
-            )
-        }
-        JsonPayloadError::ContentType => error_reply(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "the body must be JSON, sent with Content-Type: application/json",
+    let (status, message) = match &err {
+        JsonPayloadError::ContentType | JsonPayloadError::Deserialize(_) if has_no_body(req) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "the body is empty: send the fields as JSON".into(),
         ),
-        JsonPayloadError::Deserialize(e) => error_reply(
+        JsonPayloadError::ContentType => (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "the body must be JSON, sent with Content-Type: application/json".into(),
+        ),
+        JsonPayloadError::Deserialize(e) => (
             StatusCode::UNPROCESSABLE_ENTITY,
             format!("invalid JSON body: {e}"),
         ),
-        other => error_reply(other.status_code(), other),
+        other => (other.status_code(), other.to_string()),
     };
-    InternalError::from_response(err, response).into()
+    InternalError::from_response(err, error_reply(status, message)).into()
+}
+
+/// True when the request says its body is empty.
+fn has_no_body(req: &HttpRequest) -> bool {
+    let headers = req.headers();
+    match headers.get(header::CONTENT_LENGTH) {
+        Some(length) => length == "0",
+        None => !headers.contains_key(header::TRANSFER_ENCODING),
+    }
 }
 
 /// For `web::PathConfig`: an id in the URL that is not a number
@@ -102,32 +105,18 @@ pub fn reject_bad_path(err: PathError, req: &HttpRequest) -> actix_web::Error {
 /// The default service: a URL that no route matches gets a JSON 404, or a
 /// page with the way back when a browser asks (it accepts `text/html`).
 pub async fn no_such_route(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let accept = req.headers().get(header::ACCEPT);
-    if accept
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|a| a.contains("text/html"))
-    {
-        return Ok(HttpResponse::NotFound()
-            .content_type("text/html; charset=utf-8")
-            .body(NOT_FOUND_PAGE));
+    let accept = req.headers().get(header::ACCEPT).and_then(|value| value.to_str().ok());
+    if accept.is_some_and(|accept| accept.contains("text/html")) {
+        return Ok(
+            HttpResponse::NotFound().content_type("text/html; charset=utf-8").body(
+                "<!DOCTYPE html>\n<title>Nothing here</title>\n<h1>Nothing here</h1>\n\
+             <p>This step has no page at this address. <a href=\"/\">Back to the start</a></p>\n",
+            ),
+        );
     }
-    let message = format!("nothing at {} {}", req.method(), req.path());
-    Err(ApiError::NotFound(message))
-}
-
-/// The page a browser gets for a URL that no route matches.
-const NOT_FOUND_PAGE: &str = r#"<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Nothing here</title></head>
-<body><h1>Nothing here</h1>
-<p>This step has no page at this address. <a href="/">Back to the start</a></p>
-</body></html>
-"#;
-
-/// True when the request says its body is empty.
-fn has_no_body(req: &HttpRequest) -> bool {
-    let headers = req.headers();
-    match headers.get(header::CONTENT_LENGTH) {
-        Some(length) => length == "0",
-        None => !headers.contains_key(header::TRANSFER_ENCODING),
-    }
+    Err(ApiError::NotFound(format!(
+        "nothing at {} {}",
+        req.method(),
+        req.path()
+    )))
 }
