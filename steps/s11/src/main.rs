@@ -162,11 +162,19 @@ async fn main() -> std::io::Result<()> {
     // A bad --db path stops the step here, with one line saying so.
     let started = shared::start!(open_db);
 
-    let sqlite: String = started
+    // SQLite's version, and whether it checks foreign keys (step 07).
+    let (sqlite, keys): (String, bool) = started
         .db
-        .query_row("SELECT sqlite_version()", [], |row| row.get(0))
+        .query_row(
+            "SELECT sqlite_version(), foreign_keys FROM pragma_foreign_keys",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
         .expect("the database does not answer");
-    eprintln!("database ready: SQLite {sqlite}");
+    eprintln!(
+        "database ready: SQLite {sqlite}, foreign keys {}",
+        if keys { "on" } else { "off" }
+    );
 
     // One database thread for the whole server, started here: the closure
     // given to `HttpServer::new` runs once per worker thread, and each run

@@ -84,7 +84,10 @@ fn a_message_gets_the_date_in_utc_when_stored() {
 fn the_database_refuses_a_message_from_or_to_a_user_who_does_not_exist() {
     let app = shared::test_app!();
     app.add_sample_users();
-    // As the step opens it: with foreign keys on.
+    // The step's own connection checks them: it says so as it starts...
+    assert!(app.log().contains("foreign keys on"), "{}", app.log());
+    // ...and SQLite then refuses such a message (here on a connection of the
+    // test's, with foreign keys on as the step's).
     let db = Connection::open(app.db_path()).unwrap();
     db.execute_batch("PRAGMA foreign_keys = ON;").unwrap();
     for (author, recipient) in [(1, 99), (99, 1)] {
