@@ -3,7 +3,7 @@
 //! helpers the steps' tests use.
 //!
 //! Nothing here is part of a lesson. The SQL, the routes, the JSON shapes and
-//! the pages live in each step's `src/main.rs`, where a learner reads them.
+//! the pages live in each step's `src/`, where a learner reads them.
 
 use std::fmt::Display;
 use std::io::{ErrorKind, Write};
