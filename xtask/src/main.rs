@@ -13,6 +13,7 @@ mod excerpts;
 mod exercise;
 mod fill;
 mod items;
+mod markers;
 mod process;
 mod steps;
 mod switch;
