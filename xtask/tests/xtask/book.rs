@@ -91,10 +91,9 @@ fn fake_workspace(name: &str) -> TempDir {
     ] {
         dir.write(page, "# A page\n");
     }
-    dir.write(
-        "docs/book.toml",
-        &fs::read_to_string(workspace().join("docs/book.toml")).unwrap(),
-    );
+    for file in ["docs/book.toml", "docs/projector.css", "docs/projector.js"] {
+        dir.write(file, &fs::read_to_string(workspace().join(file)).unwrap());
+    }
     dir
 }
 
@@ -301,6 +300,10 @@ fn the_book_builds_offline_and_a_chapter_shows_lesson_diff_and_code_in_a_browser
     assert!(chapter.contains("Step 07b:"), "the lesson's title");
     assert!(chapter.contains("language-diff"), "the diff");
     assert!(chapter.contains("create_message"), "the code");
+    assert!(
+        chapter.contains("projector"),
+        "the projector's style and script"
+    );
     for page in ["index.html", "docs/flask.html", "steps/s19/README.html"] {
         assert!(out.join(page).is_file(), "{page}");
     }
