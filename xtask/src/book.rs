@@ -336,7 +336,8 @@ fn key_code(previous: Option<&Step>, step: &Step) -> Result<Vec<Piece>, String> 
     };
     let numbers = [Some(step), previous].map(|s| s.map(number));
     let status = |item: &Item| -> Option<&'static str> {
-        // The same name and kind, in the same file if the name is in two.
+        // The same name and kind; of several, the one in the same impl
+        // (`impl Display` and `impl Debug` both have `User::fmt`) and file.
         let old: Vec<&Item> = before
             .items
             .iter()
@@ -344,8 +345,7 @@ fn key_code(previous: Option<&Step>, step: &Step) -> Result<Vec<Piece>, String> 
             .collect();
         let old = old
             .iter()
-            .find(|o| o.file == item.file)
-            .or(old.first())
+            .max_by_key(|o| (o.parent == item.parent, o.file == item.file))
             .copied();
         match old {
             None => Some("new"),

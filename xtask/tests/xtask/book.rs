@@ -49,7 +49,7 @@ fn mdbook_missing(output: &Output) -> bool {
 }
 
 const HELLO: &str = "// try it: http :5001/\nfn hello() {\n    say(\"hi\");\n}\n\n\
-                     fn main() {\n    hello();\n}\n";
+                     /// The same in both steps.\nfn bye() {}\n\nfn main() {\n    hello();\n}\n";
 
 /// A fake workspace with two steps, a README and the appendix's pages: the
 /// smallest thing `book` accepts. Step 01 changes `hello`, not `main`.
@@ -208,6 +208,7 @@ fn a_chapter_shows_what_changed_by_name_and_not_what_stayed_or_only_moved() {
         !chapter.contains("`main`"),
         "moved, not changed:\n{chapter}"
     );
+    assert!(!chapter.contains("`bye`"), "unchanged:\n{chapter}");
     // No anchors, no includes of parts: the code is in the chapter.
     assert!(!chapter.contains(".rs:"), "{chapter}");
 
@@ -215,6 +216,7 @@ fn a_chapter_shows_what_changed_by_name_and_not_what_stayed_or_only_moved() {
     let first = dir.read("docs/book/steps/s00/README.md");
     assert!(first.contains("`hello`, new, in `src/main.rs`:"), "{first}");
     assert!(first.contains("`main`, new, in `src/main.rs`:"), "{first}");
+    assert!(first.contains("`bye`, new, in `src/main.rs`:"), "{first}");
     assert!(first.contains("as this is the first step"), "{first}");
 }
 
