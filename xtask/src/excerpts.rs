@@ -385,7 +385,7 @@ impl Search<'_> {
     }
 
     /// The cuts a run needs: before it when it does not start an item, after
-    /// it when it does not end one; and no cut that leaves nothing out. The
+    /// it when it does not end one; and no cut where nothing is left out. The
     /// run `s` follows the runs before it, which ended at line `before.1` of
     /// item `before.0`, and goes from line `start.1` of item `start.0` to the
     /// line before `end.1` of item `end.0`.
@@ -437,7 +437,7 @@ impl Search<'_> {
                     if starts_block {
                         "the item starts there"
                     } else {
-                        "the file goes on from there"
+                        "its item goes on from there"
                     }
                 ),
             ));
@@ -792,7 +792,7 @@ fn main() {
         .unwrap_err();
         assert!(
             error.contains(
-                "the `// ...` line above line 7 leaves nothing out: the file goes on from there"
+                "the `// ...` line above line 7 leaves nothing out: its item goes on from there"
             ),
             "{error}"
         );
