@@ -9,7 +9,9 @@
 //!
 //! - each chapter includes its step's lesson, shows the step's change (the
 //!   diff of `scripts/diff NN --code`, in `changes.diff` beside it), then the
-//!   parts of the code marked by `ANCHOR:` lines that the step adds or changes;
+//!   items of its code that the step adds or changes (Rust items, the
+//!   scripts' functions and constants, style sheets whole), found by name
+//!   in whatever file they are (items.rs), their text written in the chapter;
 //! - `SUMMARY.md` lists the steps as they are on disk, then the appendix.
 //!
 //! `--check` (CI) fails when the committed sources are not what the steps
@@ -24,7 +26,12 @@ use std::process::Command;
 use std::time::Instant;
 
 use crate::diff;
+use crate::items::{Code, Item, Kind};
 use crate::steps::{self, Step, files, shown};
+
+/// `diff.rs` still leaves the old marker lines out of its copies (the steps
+/// no longer have any): it finds its test here until it drops it.
+pub use crate::markers::is_anchor_line;
 
 pub const USAGE: &str = "\
 usage: scripts/book [--check] [--no-build]
@@ -162,26 +169,40 @@ fn sources(root: &Path, all: &[Step]) -> Result<BTreeMap<PathBuf, String>, Strin
             }
             files.insert(folder.join("changes.diff"), changes);
         }
-        let key = key_code(previous, step);
+        let key = key_code(previous, step)?;
         if !key.is_empty() {
+            let which = match previous {
+                Some(previous) => format!(
+                    "the Rust items, the script's functions and constants, and the style \
+                     sheets that are new in this step or whose text differs from step {}'s. \
+                     A piece that only moved to another file is not repeated: the change \
+                     above shows the move",
+                    number(previous)
+                ),
+                None => "all of them, as this is the first step: its Rust items, and its \
+                         scripts' functions and constants"
+                    .to_string(),
+            };
             chapter += &format!(
                 "\n## The code of step {}\n\n\
-                 What this step adds or changes, shown whole, from the step's files \
-                 as they are (the lines `// ANCHOR: name` and `// ANCHOR_END: name` \
-                 around each part mark it):\n",
-                number(step)
+                 What this step adds or changes, each piece whole, taken by name from the \
+                 step's files as they are: {which}.\n",
+                number(step),
             );
-            for (file, name, region) in key {
-                let language = Path::new(&file)
+            for piece in key {
+                let language = Path::new(&piece.file)
                     .extension()
                     .and_then(|e| LANGUAGES.iter().find(|(x, _)| e == *x))
                     .map_or("text", |(_, language)| language);
-                let fence = fence(&region);
-                chapter += &format!(
-                    "\n`{name}`, in `steps/{}/{file}`:\n\n{fence}{language}\n\
-                     {{{{#include {to_root}steps/{}/{file}:{name}}}}}\n{fence}\n",
-                    step.name, step.name
-                );
+                // mdBook would read `{{#...}}` in the code as one of its directives.
+                let text = piece.text.replace("{{#", "\\{{#");
+                let fence = fence(&text);
+                let what = if piece.name == piece.file {
+                    format!("`{}`, {}:", piece.file, piece.status)
+                } else {
+                    format!("`{}`, {}, in `{}`:", piece.name, piece.status, piece.file)
+                };
+                chapter += &format!("\n{what}\n\n{fence}{language}\n{text}{fence}\n");
             }
         }
         files.insert(folder.join("README.md"), chapter);
@@ -288,25 +309,115 @@ fn changes(old: &Step, new: &Step) -> Result<String, String> {
         .collect())
 }
 
-/// The marked parts (file relative to the step, anchor name, text) of `step`
-/// that are new or differ from the same part of the step before, in file order.
-fn key_code(previous: Option<&Step>, step: &Step) -> Vec<(String, String, String)> {
-    let mut key = Vec::new();
-    for file in marked_files(&step.dir) {
-        let relative = shown(file.strip_prefix(&step.dir).unwrap_or(&file));
-        let text = fs::read_to_string(&file).unwrap_or_default();
-        let before = previous
-            .and_then(|p| fs::read_to_string(p.dir.join(&relative)).ok())
-            .map(|text| anchors(&text))
-            .unwrap_or_default();
-        for (name, region) in anchors(&text) {
-            let same = before.iter().any(|(n, r)| *n == name && *r == region);
-            if !same {
-                key.push((relative.clone(), name, region));
+/// A piece of a step's code that its chapter shows.
+struct Piece {
+    /// Its name (`create_message`, `User::from_row`), or its path for a whole file.
+    name: String,
+    /// Its file, relative to the step: `src/main.rs`.
+    file: String,
+    /// "new" or "changed".
+    status: &'static str,
+    /// Its text, each line ended by a newline.
+    text: String,
+}
+
+/// The pieces of `step` that are new or whose text differs from the same
+/// piece (found by name, in whatever file) of the step before, in the order
+/// of the files and of their lines: its Rust items and script items, and its
+/// style sheets whole. Of an `impl` that changed, the functions that changed
+/// (or the whole `impl`, if none of them did).
+fn key_code(previous: Option<&Step>, step: &Step) -> Result<Vec<Piece>, String> {
+    let now = Code::read(&step.dir).map_err(|e| format!("{}: {e}", step.name))?;
+    let before = match previous {
+        Some(previous) => {
+            Code::read(&previous.dir).map_err(|e| format!("{}: {e}", previous.name))?
+        }
+        None => Code { items: Vec::new() },
+    };
+    let numbers = [Some(step), previous].map(|s| s.map(number));
+    let status = |item: &Item| -> Option<&'static str> {
+        // The same name and kind; of several, the one in the same impl
+        // (`impl Display` and `impl Debug` both have `User::fmt`) and file.
+        let old: Vec<&Item> = before
+            .items
+            .iter()
+            .filter(|o| o.name == item.name && o.kind == item.kind)
+            .collect();
+        let old = old
+            .iter()
+            .max_by_key(|o| (o.parent == item.parent, o.file == item.file))
+            .copied();
+        match old {
+            None => Some("new"),
+            Some(old) if comparable(old, numbers[1]) != comparable(item, numbers[0]) => {
+                Some("changed")
             }
+            Some(_) => None,
+        }
+    };
+    let piece = |item: &Item, status: &'static str| Piece {
+        name: item.name.clone(),
+        file: item.file.clone(),
+        status,
+        text: item
+            .text_lines()
+            .iter()
+            .map(|line| format!("{line}\n"))
+            .collect(),
+    };
+    let mut pieces = Vec::new();
+    for item in &now.items {
+        match item.kind {
+            Kind::Rust | Kind::Script => pieces.extend(status(item).map(|s| piece(item, s))),
+            Kind::File if item.file.ends_with(".css") => {
+                pieces.extend(status(item).map(|s| piece(item, s)));
+            }
+            Kind::Impl => match status(item) {
+                None => {}
+                Some("new") => pieces.push(piece(item, "new")),
+                Some(changed) => {
+                    let members: Vec<Piece> = now
+                        .items
+                        .iter()
+                        .filter(|m| {
+                            m.kind == Kind::Member
+                                && m.file == item.file
+                                && m.parent.as_ref() == Some(&item.name)
+                        })
+                        .filter_map(|m| status(m).map(|s| piece(m, s)))
+                        .collect();
+                    if members.is_empty() {
+                        pieces.push(piece(item, changed));
+                    } else {
+                        pieces.extend(members);
+                    }
+                }
+            },
+            Kind::Member | Kind::File => {}
         }
     }
-    key
+    Ok(pieces)
+}
+
+/// An item's text as compared between two steps: without visibilities
+/// (`pub`, `pub(crate)`: an item moved to a module of its own gains one) and
+/// with the step's own number (`const VERSION: &str = "07b";`) left out.
+fn comparable(item: &Item, number: Option<&str>) -> Vec<String> {
+    item.text_lines()
+        .iter()
+        .map(|line| {
+            let indent = line.len() - line.trim_start().len();
+            let mut rest = &line[indent..];
+            for visibility in ["pub(crate) ", "pub(super) ", "pub "] {
+                rest = rest.strip_prefix(visibility).unwrap_or(rest);
+            }
+            let line = format!("{}{rest}", &line[..indent]);
+            match number {
+                Some(number) => line.replace(&format!("\"{number}\""), "\"NN\""),
+                None => line,
+            }
+        })
+        .collect()
 }
 
 /// A code fence longer than any run of backticks that starts a line of
@@ -321,67 +432,6 @@ fn fence(text: &str) -> String {
         .max()
         .unwrap_or(0);
     "`".repeat((longest + 1).max(3))
-}
-
-/// The files of a step that may hold anchors: src/ and static/, sorted.
-fn marked_files(step: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    for folder in ["src", "static"] {
-        found.extend(files(&step.join(folder)));
-    }
-    found
-}
-
-/// Is this line one of the book's markers, `// ANCHOR: name` or
-/// `// ANCHOR_END: name` (or the same in a `/* */` or `<!-- -->` comment)?
-/// mdBook leaves them out of what it includes; `scripts/diff` and
-/// `cargo xtask check` ignore them.
-pub fn is_anchor_line(line: &str) -> bool {
-    anchor_of(line).is_some()
-}
-
-/// `Some((true, name))` for `// ANCHOR: name`, `Some((false, name))` for
-/// `// ANCHOR_END: name`.
-fn anchor_of(line: &str) -> Option<(bool, &str)> {
-    let text = line.trim();
-    let text = ["//", "/*", "<!--", "#"]
-        .iter()
-        .find_map(|opener| text.strip_prefix(opener))?
-        .trim_start();
-    let (start, rest) = if let Some(rest) = text.strip_prefix("ANCHOR:") {
-        (true, rest)
-    } else {
-        (false, text.strip_prefix("ANCHOR_END:")?)
-    };
-    let name = rest.trim_start();
-    let end = name
-        .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
-        .unwrap_or(name.len());
-    (end > 0).then(|| (start, &name[..end]))
-}
-
-/// The anchored regions of a file, in order: name, and the lines between its
-/// markers (other markers left out, as mdBook does).
-fn anchors(text: &str) -> Vec<(String, String)> {
-    let mut done = Vec::new();
-    let mut open: Vec<(String, String)> = Vec::new();
-    for line in text.lines() {
-        match anchor_of(line) {
-            Some((true, name)) => open.push((name.to_string(), String::new())),
-            Some((false, name)) => {
-                if let Some(at) = open.iter().position(|(n, _)| n == name) {
-                    done.push(open.remove(at));
-                }
-            }
-            None => {
-                for (_, region) in &mut open {
-                    region.push_str(line);
-                    region.push('\n');
-                }
-            }
-        }
-    }
-    done
 }
 
 /// Writes the generated files that differ (or, with `check`, fails naming
@@ -432,8 +482,10 @@ fn sync(root: &Path, generated: &BTreeMap<PathBuf, String>, check: bool) -> Resu
     Ok(())
 }
 
-/// The `{{#include PATH}}` and `{{#include PATH:ANCHOR}}` of the book's pages
-/// that do not resolve: a file missing, an anchor missing or empty.
+/// The `{{#include PATH}}` of the book's pages that do not resolve: a file
+/// missing, or a part of a file asked for by name (the book embeds the code
+/// it shows; mdBook's named parts need markers in the files, which the steps
+/// do not have).
 fn includes(root: &Path, sources: &Path) -> Vec<String> {
     let mut problems = Vec::new();
     for page in files(sources) {
@@ -449,8 +501,8 @@ fn includes(root: &Path, sources: &Path) -> Vec<String> {
                 })
                 .collect::<Vec<_>>()
         }) {
-            let (path, anchor) = match include.split_once(':') {
-                Some((path, anchor)) => (path, Some(anchor)),
+            let (path, part) = match include.split_once(':') {
+                Some((path, part)) => (path, Some(part)),
                 None => (include, None),
             };
             let page_shown = shown(page.strip_prefix(root).unwrap_or(&page));
@@ -459,20 +511,20 @@ fn includes(root: &Path, sources: &Path) -> Vec<String> {
                 problems.push(format!("{where_}: no file {path}"));
                 continue;
             };
-            let Some(anchor) = anchor.filter(|a| !a.chars().all(|c| c.is_ascii_digit())) else {
-                continue;
-            };
-            match anchors(&target)
-                .into_iter()
-                .find(|(name, _)| name == anchor)
+            // Line numbers, `10:20` or `10:`, are all an include may add.
+            let Some(part) = part else { continue };
+            let numbers: Vec<&str> = part.split(':').collect();
+            if !numbers
+                .iter()
+                .all(|n| n.chars().all(|c| c.is_ascii_digit()))
             {
-                None => problems.push(format!(
-                    "{where_}: {path} has no `ANCHOR: {anchor}` ... `ANCHOR_END: {anchor}`"
-                )),
-                Some((_, region)) if region.trim().is_empty() => problems.push(format!(
-                    "{where_}: the anchor {anchor} of {path} marks nothing"
-                )),
-                Some(_) => {}
+                problems.push(format!(
+                    "{where_}: includes a part of {path} by name: the book takes no marked parts"
+                ));
+            } else if let Some(first) = numbers.first().and_then(|n| n.parse::<usize>().ok())
+                && first > target.lines().count()
+            {
+                problems.push(format!("{where_}: {path} has no line {first}"));
             }
         }
     }
@@ -559,7 +611,7 @@ fn mdbook_version(binary: &Path) -> Option<String> {
 }
 
 /// `mdbook build docs`: fails on any error or warning mdBook prints (a file
-/// or anchor it cannot include, a chapter it cannot read).
+/// it cannot include, a chapter it cannot read).
 fn run_mdbook(mdbook: &Path, root: &Path, out: &Path) -> Result<(), String> {
     let output = Command::new(mdbook)
         .arg("build")
@@ -762,23 +814,6 @@ fn normalized(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn anchors_are_read_as_mdbook_reads_them() {
-        let text = "a\n// ANCHOR: outer\nb\n  // ANCHOR: inner\n  c\n  // ANCHOR_END: inner\n\
-                    // ANCHOR_END: outer\n/* ANCHOR: css */\nd\n/* ANCHOR_END: css */\n";
-        assert_eq!(
-            anchors(text),
-            [
-                ("inner".to_string(), "  c\n".to_string()),
-                ("outer".to_string(), "b\n  c\n".to_string()),
-                ("css".to_string(), "d\n".to_string()),
-            ]
-        );
-        assert!(is_anchor_line("    // ANCHOR_END: send"));
-        assert!(!is_anchor_line("let anchor = \"ANCHOR: x\";"));
-        assert!(!is_anchor_line("// ANCHOR:"));
-    }
 
     #[test]
     fn links_and_ids_are_read_from_tags_not_from_code() {

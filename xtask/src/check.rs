@@ -1,31 +1,51 @@
 //! `cargo xtask check`: what must not drift between the steps and their
 //! lessons, checked over every step.
 //!
-//! 1. Machinery stays identical: a file of `src/` other than `main.rs`
-//!    (`db.rs`, `errors.rs`) is the same, byte for byte, in every step that
-//!    has it.
-//! 2. A lesson's Rust comes from its step: each ```rust block of README.md is
-//!    made of excerpts of the step's `src/` files, separated by `// ...`.
+//! 1. Machinery stays identical: a file whose module doc (`//!`) says "The
+//!    same file in every later step" (`db.rs`, `errors.rs`, `hub.rs`) is the
+//!    same, byte for byte, in every step that has it. The other files grow
+//!    from step to step.
+//! 2. A lesson's code comes from its step: each ```rust and ```js block of
+//!    README.md names the items it shows on the line before its fence,
+//!    `<!-- excerpt: NAME, ... -->`, and is their text, whole or cut at
+//!    `// ...` lines (see excerpts.rs).
 //! 3. A lesson's commands are tested: each `http ...` or `curl ...` line of a
 //!    shell block of README.md appears as it is in the step's `tests/`.
+//! 4. A step has one title: its Cargo.toml's description (after "Step NN of
+//!    the Rust chat tutorial: "), its lesson's (after "# Step NN: ") and its
+//!    row of the root README's steps table say the same.
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::excerpts::{self, Block};
+use crate::items::Code;
 use crate::steps::{self, Step, files, shown};
 
 pub const USAGE: &str = "\
 usage: cargo xtask check
 
-Checks every step: the files of src/ other than main.rs are identical in every
-step that has them; each ```rust block of a lesson (README.md) is made of
-excerpts of the step's src/ files, cut at `// ...` lines; each `http ...` and
-`curl ...` line of a lesson's shell blocks appears in the step's tests/.
+Checks every step: each machinery file (its module doc says \"The same file in
+every later step\") is identical in every step that has it; each ```rust and
+```js block of a lesson (README.md) is the text of the items that the line
+before its fence names, `<!-- excerpt: NAME, ... -->`, whole or cut at
+`// ...` lines (`cargo xtask fill` writes the whole ones); each `http ...` and
+`curl ...` line of a lesson's shell blocks appears in the step's tests/; a
+step's title is the same in its Cargo.toml, its lesson and the README's table.
 ";
 
 /// The info strings of the blocks whose commands are checked.
 const SHELL: [&str; 4] = ["bash", "sh", "shell", "console"];
+
+/// The info strings of the blocks that must name the items they show.
+pub const QUOTED: [&str; 2] = ["rust", "js"];
+
+/// What a machinery file's module doc says.
+const MACHINERY: &str = "The same file in every later step";
+
+/// Cargo.toml's description starts so, before the step's title.
+const DESCRIPTION: &str = " of the Rust chat tutorial: ";
 
 pub fn main(args: Vec<String>) -> Result<(), String> {
     match args.first().map(String::as_str) {
@@ -38,7 +58,8 @@ pub fn main(args: Vec<String>) -> Result<(), String> {
     }
     let root = steps::workspace_root();
     let all = steps::all(&root)?;
-    let mut problems = machinery(&all);
+    let (mut problems, machinery_files) = machinery(&all);
+    problems.extend(titles(&root, &all));
     let (mut blocks, mut commands) = (0, 0);
     for step in &all {
         let (b, c) = lesson(&root, step, &mut problems);
@@ -47,9 +68,11 @@ pub fn main(args: Vec<String>) -> Result<(), String> {
     }
     if problems.is_empty() {
         println!(
-            "check: {} steps; machinery identical; {blocks} code blocks (Rust, JavaScript) and {commands} \
-             commands of the lessons found in their steps",
-            all.len()
+            "check: {} steps; machinery ({}) identical; titles agree; {blocks} code blocks \
+             taken by name from their steps, and {commands} commands of the lessons found in \
+             their tests",
+            all.len(),
+            machinery_files.join(", ")
         );
         Ok(())
     } else {
@@ -63,28 +86,44 @@ pub fn main(args: Vec<String>) -> Result<(), String> {
 
 // ------------------------------------------------------------ 1. machinery
 
+/// Whether a source file says, in its module doc, that it is machinery.
+pub fn is_machinery(text: &str) -> bool {
+    let doc: Vec<&str> = text
+        .lines()
+        .map(str::trim_start)
+        .take_while(|l| l.starts_with("//!") || l.is_empty())
+        .filter_map(|l| l.strip_prefix("//!"))
+        .map(str::trim)
+        .collect();
+    doc.join(" ").contains(MACHINERY)
+}
+
 /// Compares each machinery file with the same file in the previous step that
-/// has it: the first difference is where the drift began.
-fn machinery(all: &[Step]) -> Vec<String> {
+/// has it: the first difference is where the drift began. Answers the
+/// problems and the machinery files' names.
+fn machinery(all: &[Step]) -> (Vec<String>, Vec<String>) {
     let mut problems = Vec::new();
     // file (relative to src/) -> the last step seen with it, and its bytes
     let mut seen: BTreeMap<PathBuf, (&str, Vec<u8>)> = BTreeMap::new();
     for step in all {
         for file in files(&step.dir.join("src")) {
             let relative = file.strip_prefix(step.dir.join("src")).unwrap_or(&file);
-            if relative == Path::new("main.rs") {
-                continue;
-            }
             let Ok(bytes) = fs::read(&file) else { continue };
-            if let Some((before, old)) = seen.get(relative)
-                && *old != bytes
-            {
+            // Machinery from the first step whose copy says so; every later
+            // copy is compared with it, whatever it says.
+            let Some((before, old)) = seen.get(relative) else {
+                if is_machinery(&String::from_utf8_lossy(&bytes)) {
+                    seen.insert(relative.to_path_buf(), (&step.name, bytes));
+                }
+                continue;
+            };
+            if *old != bytes {
                 let (line, old_line, new_line) = first_difference(old, &bytes);
                 problems.push(format!(
                     "src/{} differs between {before} and {}, from line {line}:\n  \
                      {before}: {old_line}\n  {}: {new_line}\n\
-                     It is machinery and must be the same in every step: make the change \
-                     in one step and `cargo xtask carry` it to the others.",
+                     It is machinery (\"{MACHINERY}\") and must be the same in every step: \
+                     make the change in one step and `cargo xtask carry` it to the others.",
                     shown(relative),
                     step.name,
                     step.name,
@@ -93,7 +132,8 @@ fn machinery(all: &[Step]) -> Vec<String> {
             seen.insert(relative.to_path_buf(), (&step.name, bytes));
         }
     }
-    problems
+    let names = seen.keys().map(|p| shown(p)).collect();
+    (problems, names)
 }
 
 /// The number (from 1) and text of the first line where `a` and `b` differ.
@@ -114,50 +154,43 @@ fn first_difference(a: &[u8], b: &[u8]) -> (usize, String, String) {
 
 // --------------------------------------------------------------- 2. and 3.
 
-/// Checks one step's lesson; answers how many Rust blocks and commands it has.
+/// Checks one step's lesson; answers how many quoted blocks and commands it has.
 fn lesson(root: &Path, step: &Step, problems: &mut Vec<String>) -> (usize, usize) {
     let readme = step.dir.join("README.md");
     let Ok(text) = fs::read_to_string(&readme) else {
         return (0, 0);
     };
     let readme_shown = shown(readme.strip_prefix(root).unwrap_or(&readme));
-    // The files a block of each language may quote: Rust from src/, the
-    // pages' JavaScript from static/.
-    let read = |folder: &str, extension: &str| -> Vec<(String, Vec<String>)> {
-        files(&step.dir.join(folder))
-            .into_iter()
-            .filter(|f| f.extension().is_some_and(|e| e == extension))
-            .filter_map(|f| {
-                let text = fs::read_to_string(&f).ok()?;
-                let name = shown(f.strip_prefix(root).unwrap_or(&f));
-                // The book's ANCHOR lines are markers, not code a lesson quotes.
-                let lines = text.lines().filter(|l| !crate::book::is_anchor_line(l));
-                Some((name, lines.map(str::to_string).collect()))
-            })
-            .collect()
-    };
-    let (sources, scripts) = (read("src", "rs"), read("static", "js"));
     let tests_dir = step.dir.join("tests");
     let tests: Vec<String> = files(&tests_dir)
         .iter()
         .filter_map(|f| fs::read(f).ok())
         .map(|bytes| joined_lines(&String::from_utf8_lossy(&bytes)))
         .collect();
+    // The step's items, read once, when a block needs them.
+    let mut code: Option<Result<Code, String>> = None;
 
     let (mut blocks, mut commands) = (0, 0);
-    for block in fenced_blocks(&text) {
-        if block.info == "rust" || block.info == "js" {
+    for line in excerpts::stray_comments(&text) {
+        problems.push(format!(
+            "{readme_shown}:{line}: this excerpt comment is not on the line just before a \
+             code fence, so it names nothing"
+        ));
+    }
+    for block in excerpts::blocks(&text) {
+        if block.names.is_some() || QUOTED.contains(&block.info.as_str()) {
             blocks += 1;
-            let (quoted, folder) = if block.info == "rust" {
-                (&sources, "src/")
-            } else {
-                (&scripts, "static/")
-            };
-            if let Err(why) = excerpts_match(&block, quoted) {
-                problems.push(format!(
-                    "{readme_shown}:{}: this {} block is not an excerpt of {}'s {folder}: {why}",
-                    block.line, block.info, step.name
-                ));
+            let code = code.get_or_insert_with(|| Code::read(&step.dir));
+            match code {
+                Ok(code) => {
+                    if let Err(why) = excerpt(&block, code, &readme_shown, step) {
+                        problems.push(why);
+                    }
+                }
+                Err(why) => problems.push(format!(
+                    "{readme_shown}:{}: the code of {} cannot be read: {why}",
+                    block.line, step.name
+                )),
             }
         } else if SHELL.contains(&block.info.as_str()) {
             for (line, command) in shell_commands(&block) {
@@ -176,104 +209,30 @@ fn lesson(root: &Path, step: &Step, problems: &mut Vec<String>) -> (usize, usize
     (blocks, commands)
 }
 
-/// A fenced code block of a Markdown file.
-struct Block {
-    /// The info string after the opening fence: `rust`, `bash`...
-    info: String,
-    /// The line number (from 1) of the opening fence.
-    line: usize,
-    lines: Vec<String>,
-}
-
-fn fenced_blocks(markdown: &str) -> Vec<Block> {
-    let mut blocks = Vec::new();
-    let mut open: Option<Block> = None;
-    for (index, line) in markdown.lines().enumerate() {
-        let fence = line.trim_start().starts_with("```");
-        match &mut open {
-            None if fence => {
-                open = Some(Block {
-                    info: line.trim().trim_start_matches('`').trim().to_string(),
-                    line: index + 1,
-                    lines: Vec::new(),
-                });
-            }
-            Some(_) if fence && line.trim().trim_start_matches('`').is_empty() => {
-                blocks.extend(open.take());
-            }
-            Some(block) => block.lines.push(line.to_string()),
-            None => {}
-        }
-    }
-    blocks
-}
-
-/// Each chunk of the block (cut at `// ...` lines) must be a run of lines of
-/// one of the source files, all indented by the same number of spaces more.
-fn excerpts_match(block: &Block, sources: &[(String, Vec<String>)]) -> Result<(), String> {
-    for chunk in block.lines.split(|l| l.trim() == "// ...") {
-        let chunk: Vec<&str> = chunk.iter().map(|l| l.trim_end()).collect();
-        let Some(first) = chunk.iter().position(|l| !l.is_empty()) else {
-            continue;
+/// Checks one quoted block of a lesson against the items it names.
+fn excerpt(block: &Block, code: &Code, lesson: &str, step: &Step) -> Result<(), String> {
+    if block.names.is_none() {
+        let guess = excerpts::suggest(block, code);
+        let guess = if guess.is_empty() {
+            String::new()
+        } else {
+            format!("; it seems to show: <!-- excerpt: {} -->", guess.join(", "))
         };
-        let last = chunk.iter().rposition(|l| !l.is_empty()).unwrap_or(first);
-        let chunk = &chunk[first..=last];
-
-        // Where the longest start of the chunk is: (lines matched, file, index).
-        let mut best: (usize, &str, usize) = (0, "", 0);
-        for (name, lines) in sources {
-            for start in 0..lines.len() {
-                let matched = matching_lines(chunk, &lines[start..]);
-                if matched > best.0 {
-                    best = (matched, name, start);
-                }
-            }
-        }
-        let (matched, name, start) = best;
-        if matched < chunk.len() {
-            // The file line where the chunk's first unmatched line was expected.
-            let closest = sources
-                .iter()
-                .find(|(n, _)| n == name)
-                .and_then(|(_, lines)| lines.get(start + matched))
-                .filter(|_| matched > 0)
-                .map(|line| {
-                    let at = start + matched + 1;
-                    format!("\n  closest: {name}:{at} reads {:?}", line.trim_end())
-                })
-                .unwrap_or_default();
-            return Err(format!(
-                "the line\n  {:?}\nmatches nowhere{closest}",
-                chunk[matched]
-            ));
-        }
+        return Err(format!(
+            "{lesson}:{}: name the items this block shows, on the line before its fence: \
+             <!-- excerpt: NAME, ... --> (a function, `Type::method`, `impl Type`, a \
+             script's function, or a file's path){guess}",
+            block.line
+        ));
     }
-    Ok(())
-}
-
-/// How many lines of `chunk` match the start of `lines`, with the indentation
-/// of the first non-empty line applied to all of them.
-fn matching_lines(chunk: &[&str], lines: &[String]) -> usize {
-    let mut indent: Option<usize> = None;
-    for (count, (wanted, line)) in chunk.iter().zip(lines).enumerate() {
-        let line = line.trim_end();
-        if wanted.is_empty() {
-            if !line.is_empty() {
-                return count;
-            }
-            continue;
-        }
-        let k = *indent.get_or_insert_with(|| line.len().saturating_sub(wanted.len()));
-        // Bytes, not characters: `k` may fall inside a character of `line`.
-        let (line, wanted) = (line.as_bytes(), wanted.as_bytes());
-        let ok = line.len() == k + wanted.len()
-            && line[..k].iter().all(|&b| b == b' ')
-            && &line[k..] == wanted;
-        if !ok {
-            return count;
-        }
-    }
-    chunk.len().min(lines.len())
+    let items = excerpts::named(block, code).map_err(|why| {
+        format!(
+            "{lesson}:{}: the excerpt comment names what {} does not have:\n{why}",
+            block.line - 1,
+            step.name
+        )
+    })?;
+    excerpts::compare(block, &items, lesson)
 }
 
 /// The `http ...` and `curl ...` lines of a shell block, with their README
@@ -325,50 +284,138 @@ fn without_comment(line: &str) -> &str {
     }
 }
 
+// ----------------------------------------------------------------- 4. titles
+
+/// Where a step's title is written three times: the problems where the
+/// description of its Cargo.toml or its row of the root README's steps table
+/// does not say what its lesson's title says.
+fn titles(root: &Path, all: &[Step]) -> Vec<String> {
+    let readme = fs::read_to_string(root.join("README.md")).unwrap_or_default();
+    let rows = table_rows(&readme);
+    let mut problems = Vec::new();
+    for step in all {
+        let lesson_path = step.dir.join("README.md");
+        let Ok(lesson) = fs::read_to_string(&lesson_path) else {
+            continue;
+        };
+        let lesson_shown = shown(lesson_path.strip_prefix(root).unwrap_or(&lesson_path));
+        let manifest = format!("steps/{}/Cargo.toml", step.name);
+        let number = step.name.strip_prefix('s').unwrap_or(&step.name);
+        let heading = format!("# Step {number}: ");
+        let Some((line, title)) = lesson
+            .lines()
+            .enumerate()
+            .find(|(_, l)| l.starts_with("# "))
+            .and_then(|(i, l)| Some((i + 1, l.strip_prefix(&heading)?.trim())))
+        else {
+            problems.push(format!(
+                "{lesson_shown}: the lesson's first heading must be its title, \
+                 `{heading}...`"
+            ));
+            continue;
+        };
+        let prefix = format!("Step {number}{DESCRIPTION}");
+        let mut differ = Vec::new();
+        match step.description.strip_prefix(&prefix) {
+            Some(description) if description.trim() == title => {}
+            Some(_) => differ.push(format!(
+                "  {manifest}: description = {:?}",
+                step.description
+            )),
+            None => differ.push(format!(
+                "  {manifest}: the description does not start with {prefix:?}: {:?}",
+                step.description
+            )),
+        }
+        match rows.get(number) {
+            Some((_, cell)) if cell == title => {}
+            Some((row, cell)) => differ.push(format!("  README.md:{row}: | {number} | {cell} |")),
+            None => differ.push(format!(
+                "  README.md: the steps table (\"| Step | What it adds |\") has no row {number}"
+            )),
+        }
+        if !differ.is_empty() {
+            problems.push(format!(
+                "{lesson_shown}:{line}: the title of {} is\n  {title}\nbut\n{}\n\
+                 A step's title is written the same in its lesson, its Cargo.toml's \
+                 description and the README's steps table.",
+                step.name,
+                differ.join("\n")
+            ));
+        }
+    }
+    problems
+}
+
+/// The rows of the README's steps table: step number -> (line, what the
+/// "What it adds" column says).
+fn table_rows(readme: &str) -> BTreeMap<String, (usize, String)> {
+    let mut rows = BTreeMap::new();
+    let mut column = None;
+    for (index, line) in readme.lines().enumerate() {
+        let Some(inner) = line.trim().strip_prefix('|') else {
+            column = None;
+            continue;
+        };
+        let cells: Vec<&str> = inner
+            .trim_end_matches('|')
+            .split('|')
+            .map(str::trim)
+            .collect();
+        match column {
+            None => column = cells.iter().position(|c| *c == "What it adds"),
+            Some(column) => {
+                if let (Some(number), Some(cell)) = (cells.first(), cells.get(column))
+                    && !number.starts_with('-')
+                {
+                    rows.insert(number.to_string(), (index + 1, cell.to_string()));
+                }
+            }
+        }
+    }
+    rows
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn block(text: &str) -> Block {
-        Block {
-            info: "rust".into(),
-            line: 1,
-            lines: text.lines().map(String::from).collect(),
-        }
-    }
-
-    fn source(text: &str) -> Vec<(String, Vec<String>)> {
-        vec![("main.rs".into(), text.lines().map(String::from).collect())]
-    }
-
-    #[test]
-    fn excerpts_may_be_indented_and_cut_at_elisions() {
-        let file = source("fn main() {\n    let a = 1;\n\n    let b = 2;\n    run(a, b);\n}\n");
-        let good = block("let a = 1;\n\nlet b = 2;\n// ...\nfn main() {\n");
-        assert!(excerpts_match(&good, &file).is_ok());
-        // Indentation must be the same extra amount for the whole chunk.
-        let uneven = block("let a = 1;\n  let b = 2;\n");
-        assert!(excerpts_match(&uneven, &file).is_err());
-        let drifted = block("let a = 1;\n\nlet b = 3;\n");
-        let error = excerpts_match(&drifted, &file).unwrap_err();
-        assert!(error.contains("\"let b = 3;\""), "{error}");
-        assert!(
-            error.contains("main.rs:4 reads \"    let b = 2;\""),
-            "{error}"
-        );
-    }
-
     #[test]
     fn commands_are_joined_and_stripped_of_comments() {
-        let mut b =
-            block("http :5001/api/users  # all of them\ncurl -X POST \\\n   -d x :5001\nls # no\n");
-        b.line = 10;
+        let markdown = "# L\n\n\n\n\n\n\n\n\n```bash\nhttp :5001/api/users  # all of them\n\
+                        curl -X POST \\\n   -d x :5001\nls # no\n```\n";
+        let block = excerpts::blocks(markdown).remove(0);
+        assert_eq!(block.line, 10);
         assert_eq!(
-            shell_commands(&b),
+            shell_commands(&block),
             [
                 (11, "http :5001/api/users".to_string()),
                 (12, "curl -X POST -d x :5001".to_string())
             ]
         );
+    }
+
+    #[test]
+    fn machinery_says_so_in_its_module_doc() {
+        assert!(is_machinery(
+            "//! The hub (step 18). The same file in every later\n//! step.\n"
+        ));
+        assert!(is_machinery(
+            "//! Errors.\n//!\n//! The same file in every later step.\nuse x;\n"
+        ));
+        assert!(!is_machinery(
+            "//! Step 04: the page.\n\n// The same file in every later step\n"
+        ));
+        assert!(!is_machinery("fn main() {}\n"));
+    }
+
+    #[test]
+    fn the_steps_table_is_read_by_its_column() {
+        let readme = "# T\n\n| Step | What it adds | Lesson |\n| --- | --- | --- |\n\
+                      | 00 | hello | [s00](x) |\n| 01b | `GET /db` | [s01b](y) |\n\nText | not\n";
+        let rows = table_rows(readme);
+        assert_eq!(rows["00"], (5, "hello".to_string()));
+        assert_eq!(rows["01b"], (6, "`GET /db`".to_string()));
+        assert_eq!(rows.len(), 2);
     }
 }

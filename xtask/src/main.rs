@@ -9,7 +9,11 @@ mod book;
 mod carry;
 mod check;
 mod diff;
+mod excerpts;
 mod exercise;
+mod fill;
+mod items;
+mod markers;
 mod process;
 mod steps;
 mod switch;
@@ -20,6 +24,7 @@ usage: cargo run -p xtask -- switch [STEP] [--fresh] [--seed] [--port N] [--watc
        cargo run -p xtask -- diff [OLD] NEW [--code] [--stat]
        cargo run -p xtask -- carry STEP [PATH ...] [--check]   (maintainers)
        cargo run -p xtask -- check                             (maintainers)
+       cargo run -p xtask -- fill [STEP ...]                   (maintainers: lessons' code)
        cargo run -p xtask -- exercise [start|check|hint|run|diff|solution|reset|verify] [EXERCISE]
        cargo run -p xtask -- book [--check] [--no-build]       (the book: scripts/book)
 
@@ -35,15 +40,17 @@ fn main() -> ExitCode {
         Some("diff") => diff::main(args),
         Some("carry") => carry::main(args),
         Some("check") => check::main(args),
+        Some("fill") => fill::main(args),
         Some("exercise") => exercise::main(args),
         Some("book") => book::main(args),
         Some("-h" | "--help") => {
             print!(
-                "{USAGE}\n{}\n{}\n{}\n{}\n{}\n{}",
+                "{USAGE}\n{}\n{}\n{}\n{}\n{}\n{}\n{}",
                 switch::USAGE,
                 diff::USAGE,
                 carry::USAGE,
                 check::USAGE,
+                fill::USAGE,
                 exercise::USAGE,
                 book::USAGE
             );

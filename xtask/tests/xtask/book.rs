@@ -48,16 +48,17 @@ fn mdbook_missing(output: &Output) -> bool {
     missing
 }
 
+const HELLO: &str = "// try it: http :5001/\nfn hello() {\n    say(\"hi\");\n}\n\n\
+                     /// The same in both steps.\nfn bye() {}\n\nfn main() {\n    hello();\n}\n";
+
 /// A fake workspace with two steps, a README and the appendix's pages: the
-/// smallest thing `book` accepts.
+/// smallest thing `book` accepts. Step 01 changes `hello`, not `main`.
 fn fake_workspace(name: &str) -> TempDir {
     let dir = TempDir::new(name);
-    let main = "// try it: http :5001/\n// ANCHOR: hello\nfn hello() {\n    say(\"hi\");\n}\n\
-                // ANCHOR_END: hello\n";
     dir.step(
         "s00",
         &[
-            ("src/main.rs", main),
+            ("src/main.rs", HELLO),
             (
                 "README.md",
                 "# Step 00: hello\n\n[Steps](../../README.md#the-steps) · next: \
@@ -68,7 +69,7 @@ fn fake_workspace(name: &str) -> TempDir {
     dir.step(
         "s01",
         &[
-            ("src/main.rs", &main.replace("\"hi\"", "\"hello\"")),
+            ("src/main.rs", &HELLO.replace("\"hi\"", "\"hello\"")),
             (
                 "README.md",
                 "# Step 01: hello, longer\n\n[← 00](../s00/README.md)\n",
@@ -90,10 +91,9 @@ fn fake_workspace(name: &str) -> TempDir {
     ] {
         dir.write(page, "# A page\n");
     }
-    dir.write(
-        "docs/book.toml",
-        &fs::read_to_string(workspace().join("docs/book.toml")).unwrap(),
-    );
+    for file in ["docs/book.toml", "docs/projector.css", "docs/projector.js"] {
+        dir.write(file, &fs::read_to_string(workspace().join(file)).unwrap());
+    }
     dir
 }
 
@@ -110,14 +110,28 @@ fn a_chapter_includes_its_lesson_and_shows_its_diff_and_its_new_code() {
     let chapter = fs::read_to_string(root.join("docs/book/steps/s07b/README.md")).unwrap();
     assert!(chapter.contains("{{#include ../../../../steps/s07b/README.md}}"));
     assert!(chapter.contains("```diff\n{{#include changes.diff}}\n```"));
-    assert!(chapter.contains("{{#include ../../../../steps/s07b/src/main.rs:create_message}}"));
-    // Only what changed: get_user is the same as in step 07.
-    assert!(!chapter.contains(":get_user}}"), "{chapter}");
+    // The new handler, its text in the chapter, under a caption that says so.
+    assert!(
+        chapter.contains(
+            "`create_message`, new, in `src/main.rs`:\n\n```rust\n// try it: http \
+             :5001/api/messages"
+        ),
+        "{chapter}"
+    );
+    assert!(
+        chapter.contains("\nasync fn create_message(\n"),
+        "{chapter}"
+    );
+    // Only what changed: get_user is the same as in step 07, and VERSION
+    // differs only by the step's name.
+    for same in ["`get_user`", "`VERSION`"] {
+        assert!(!chapter.contains(same), "{same} in:\n{chapter}");
+    }
 
     let diff = fs::read_to_string(root.join("docs/book/steps/s07b/changes.diff")).unwrap();
     assert!(diff.contains("+async fn create_message("), "{diff}");
-    // The noise is left out: the version, the markers, the tests.
-    for noise in ["const VERSION", "ANCHOR", "tests/", "\nindex "] {
+    // The noise is left out: the version, the tests.
+    for noise in ["const VERSION", "tests/", "\nindex "] {
         assert!(!diff.contains(noise), "{noise:?} in the diff:\n{diff}");
     }
 }
@@ -135,23 +149,20 @@ fn a_change_to_a_step_leaves_the_book_out_of_date_and_check_names_the_pages() {
         diff.contains("-    say(\"hi\");\n+    say(\"hello\");"),
         "{diff}"
     );
-    let chapter = dir.read("docs/book/steps/s01/README.md");
-    assert!(
-        chapter.contains("steps/s01/src/main.rs:hello}}"),
-        "{chapter}"
-    );
     stdout(&dir.xtask("book", &["--check", "--no-build"]));
 
     dir.write(
         "steps/s01/src/main.rs",
-        "// ANCHOR: hello\nfn hello() {\n    say(\"bonjour\");\n}\n// ANCHOR_END: hello\n",
+        &HELLO.replace("\"hi\"", "\"bonjour\""),
     );
     let error = stderr_of_failure(&dir.xtask("book", &["--check", "--no-build"]));
     assert!(error.contains("out of date with the steps"), "{error}");
-    assert!(
-        error.contains("docs/book/steps/s01/changes.diff  (differs"),
-        "{error}"
-    );
+    for page in ["changes.diff", "README.md"] {
+        assert!(
+            error.contains(&format!("docs/book/steps/s01/{page}  (differs")),
+            "{page}: {error}"
+        );
+    }
     assert!(error.contains("Run scripts/book"), "{error}");
     // --check wrote nothing.
     assert!(
@@ -161,27 +172,78 @@ fn a_change_to_a_step_leaves_the_book_out_of_date_and_check_names_the_pages() {
 }
 
 #[test]
+fn a_chapter_shows_what_changed_by_name_and_not_what_stayed_or_only_moved() {
+    let dir = fake_workspace("book-items");
+    // Step 01 also moves `main`, unchanged but for a `pub`, to a file of its
+    // own, and adds a style sheet and a script.
+    let (hello, main) = HELLO.split_at(HELLO.find("fn main").unwrap());
+    dir.write(
+        "steps/s01/src/main.rs",
+        &format!("mod app;\n\n{}", hello.replace("\"hi\"", "\"hello\"")),
+    );
+    dir.write("steps/s01/src/app.rs", &format!("pub {main}"));
+    dir.write("steps/s01/static/style.css", "body { margin: 0; }\n");
+    dir.write(
+        "steps/s01/static/script.js",
+        "// Greets.\nfunction greet() {\n  say('hi');\n}\n\ngreet();\n",
+    );
+    stdout(&dir.xtask("book", &["--no-build"]));
+    let chapter = dir.read("docs/book/steps/s01/README.md");
+    assert!(
+        chapter.contains(
+            "`hello`, changed, in `src/main.rs`:\n\n```rust\n// try it: http :5001/\n\
+             fn hello() {\n    say(\"hello\");\n}\n```"
+        ),
+        "{chapter}"
+    );
+    assert!(
+        chapter.contains("`static/style.css`, new:\n\n```css\nbody { margin: 0; }\n```"),
+        "{chapter}"
+    );
+    assert!(
+        chapter.contains("`greet`, new, in `static/script.js`:\n\n```js\n// Greets.\n"),
+        "{chapter}"
+    );
+    assert!(
+        !chapter.contains("`main`"),
+        "moved, not changed:\n{chapter}"
+    );
+    assert!(!chapter.contains("`bye`"), "unchanged:\n{chapter}");
+    // No anchors, no includes of parts: the code is in the chapter.
+    assert!(!chapter.contains(".rs:"), "{chapter}");
+
+    // Step 00 shows all its code: there is no step before it.
+    let first = dir.read("docs/book/steps/s00/README.md");
+    assert!(first.contains("`hello`, new, in `src/main.rs`:"), "{first}");
+    assert!(first.contains("`main`, new, in `src/main.rs`:"), "{first}");
+    assert!(first.contains("`bye`, new, in `src/main.rs`:"), "{first}");
+    assert!(first.contains("as this is the first step"), "{first}");
+}
+
+#[test]
 fn an_include_that_does_not_resolve_is_named_with_its_page_and_line() {
     let dir = fake_workspace("book-include");
     stdout(&dir.xtask("book", &["--no-build"]));
 
-    // An anchor that the step's file does not have.
+    // A part of a file asked for by name: the steps have no markers.
     let chapter = "docs/book/steps/s01/README.md";
     dir.write(
         chapter,
-        &dir.read(chapter)
-            .replace("main.rs:hello}}", "main.rs:goodbye}}"),
+        &format!(
+            "{}\n{{{{#include ../../../../steps/s01/src/main.rs:hello}}}}\n",
+            dir.read(chapter)
+        ),
     );
     let error = stderr_of_failure(&dir.xtask("book", &["--check", "--no-build"]));
     assert!(
-        error.contains("../../../../steps/s01/src/main.rs has no `ANCHOR: goodbye`"),
+        error.contains(
+            "{{#include ../../../../steps/s01/src/main.rs:hello}}: includes a part of \
+             ../../../../steps/s01/src/main.rs by name"
+        ),
         "{error}"
     );
     // Where: the page, relative to the workspace, and the line.
-    assert!(
-        error.contains(&format!("{chapter}:")) && error.contains("main.rs:goodbye}}"),
-        "{error}"
-    );
+    assert!(error.contains(&format!("{chapter}:")), "{error}");
 
     // A lesson that is gone.
     fs::remove_file(dir.path().join("steps/s00/README.md")).unwrap();
@@ -190,30 +252,6 @@ fn an_include_that_does_not_resolve_is_named_with_its_page_and_line() {
         error.contains("no file ../../../../steps/s00/README.md"),
         "{error}"
     );
-}
-
-#[test]
-fn anchor_lines_are_left_out_of_diffs_and_lessons_may_quote_across_them() {
-    let dir = TempDir::new("book-anchors");
-    let plain = "fn hello() {\n    say(\"hi\");\n}\n\nfn main() {\n    hello();\n}\n";
-    let marked = "// ANCHOR: hello\nfn hello() {\n    say(\"hi\");\n}\n// ANCHOR_END: hello\n\n\
-                  fn main() {\n    hello();\n}\n";
-    let lesson = "# Step 01: quoted\n\n```rust\n    say(\"hi\");\n}\n\nfn main() {\n```\n";
-    dir.step("s00", &[("src/main.rs", plain)]);
-    dir.step("s01", &[("src/main.rs", marked), ("README.md", lesson)]);
-
-    let output = dir.xtask("diff", &["00", "01", "--code"]);
-    assert!(output.status.success(), "{}", text(&output));
-    assert_eq!(
-        String::from_utf8_lossy(&output.stdout),
-        "",
-        "{}",
-        text(&output)
-    );
-    assert!(String::from_utf8_lossy(&output.stderr).contains("do not differ"));
-
-    let said = stdout(&dir.xtask("check", &[]));
-    assert!(said.contains("1 code blocks"), "{said}");
 }
 
 #[test]
@@ -264,9 +302,10 @@ fn the_book_builds_offline_and_a_chapter_shows_lesson_diff_and_code_in_a_browser
     assert!(chapter.contains("Step 07b:"), "the lesson's title");
     assert!(chapter.contains("language-diff"), "the diff");
     assert!(chapter.contains("create_message"), "the code");
-    for marker in ["ANCHOR: create_message", "ANCHOR_END: create_message"] {
-        assert!(!chapter.contains(marker), "{marker} is left out");
-    }
+    assert!(
+        chapter.contains("projector"),
+        "the projector's style and script"
+    );
     for page in ["index.html", "docs/flask.html", "steps/s19/README.html"] {
         assert!(out.join(page).is_file(), "{page}");
     }

@@ -9,5 +9,6 @@ mod carry;
 mod check;
 mod diff;
 mod exercise;
+mod fill;
 mod switch;
 mod watch;
