@@ -52,4 +52,11 @@ fn the_lesson_commands_work_verbatim() {
         users.starts_with(r#"[{"id":1,"name":"Alice Caroll""#),
         "{users}"
     );
+    // A method the path does not answer: 405, saying which ones it does.
+    let answer = app.curl("curl -i -X DELETE localhost:5001/api/users");
+    assert!(
+        answer.starts_with("HTTP/1.1 405 Method Not Allowed"),
+        "{answer}"
+    );
+    assert!(answer.contains("allow: GET, HEAD, POST"), "{answer}");
 }

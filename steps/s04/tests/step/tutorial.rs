@@ -56,4 +56,11 @@ fn the_lesson_commands_work_verbatim() {
         page.contains("&lt;script&gt;alert(1)&lt;/script&gt; (&lt;b&gt;Bob&lt;/b&gt;)"),
         "{page}"
     );
+    // Until step 12, a user's link answers a small 404 page saying so.
+    let answer = app.curl("curl -i localhost:5001/front/messages/1");
+    assert!(answer.starts_with("HTTP/1.1 404 Not Found"), "{answer}");
+    assert!(
+        answer.contains("messages page comes at step 12"),
+        "{answer}"
+    );
 }
