@@ -142,7 +142,7 @@ pub const MESSAGES_WITH_USERS: &str = "
     JOIN users AS r ON r.id = m.recipient_id";
 
 /// The body `POST /api/messages` takes. The ids are any JSON value here, and
-/// `user_id` reads them: a number (`1`) or a string of digits (`"1"`), which
+/// `parse_user_id` reads them: a number (`1`) or a string of digits (`"1"`), which
 /// is what httpie's `author_id=1` sends.
 #[derive(Deserialize)]
 pub struct NewMessage {
