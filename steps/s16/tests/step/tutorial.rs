@@ -107,3 +107,20 @@ fn the_messages_lesson_commands_work_verbatim() {
     assert!(answer.starts_with("HTTP/1.1 201 Created"), "{answer}");
     assert_eq!(app.count_rows("messages"), 1);
 }
+
+#[test]
+fn the_websocket_lesson_commands_work_verbatim() {
+    if !httpie_is_installed() {
+        return;
+    }
+    let app = shared::test_app!();
+    // A page of another program on this machine may not open the socket.
+    let refusal = json!({"error": "a page of http://localhost:8000 may not open this WebSocket"});
+    assert_eq!(
+        app.httpie("http :5001/ws Origin:http://localhost:8000"),
+        refusal
+    );
+    let answer = app.curl("curl -i localhost:5001/ws -H 'Origin: http://localhost:8000'");
+    assert!(answer.starts_with("HTTP/1.1 403 Forbidden"), "{answer}");
+    assert!(answer.ends_with(&refusal.to_string()), "{answer}");
+}
