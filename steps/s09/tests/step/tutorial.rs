@@ -83,6 +83,10 @@ fn the_lesson_commands_work_verbatim() {
     let answer = app.curl("curl -i localhost:5001/api/users/1");
     assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
     assert!(answer.ends_with(r#""nickname":"alice"}"#), "{answer}");
+    assert_eq!(
+        app.httpie("http :5001/api/messages/with/99"),
+        json!({"error": "no user with id 99"})
+    );
 }
 
 #[test]
