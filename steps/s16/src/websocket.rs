@@ -46,9 +46,10 @@ pub async fn handshake(req: HttpRequest, body: web::Payload) -> actix_web::Resul
     Ok(response)
 }
 
-/// The `Origin` of a handshake sent by another site's page, if it is one. A
-/// browser lets any page open a WebSocket to any server, and says which
-/// page did in `Origin`: only this server's own pages may use this one.
+/// The `Origin` of a handshake sent by a page from elsewhere (another site,
+/// or another program on this machine), if it is one. A browser lets any
+/// page open a WebSocket to any server, and says in `Origin` whose page it
+/// is: only this server's own pages may use this one.
 fn foreign_origin(req: &HttpRequest) -> Option<String> {
     let origin = req.headers().get(header::ORIGIN)?.to_str().unwrap_or("?");
     let info = req.connection_info();

@@ -61,9 +61,10 @@ pub async fn handshake(
     Ok(response)
 }
 
-/// The `Origin` of a handshake sent by another site's page, if it is one. A
-/// browser lets any page open a WebSocket to any server, and says which
-/// page did in `Origin`: only this server's own pages may use this one.
+/// The `Origin` of a handshake sent by a page from elsewhere (another site,
+/// or another program on this machine), if it is one. A browser lets any
+/// page open a WebSocket to any server, and says in `Origin` whose page it
+/// is: only this server's own pages may use this one.
 fn foreign_origin(req: &HttpRequest) -> Option<String> {
     let origin = req.headers().get(header::ORIGIN)?.to_str().unwrap_or("?");
     let info = req.connection_info();
@@ -173,7 +174,7 @@ impl Page {
         }
     }
 
-    /// Sends the page the event `event` with `data`, as its script's `on` reads it.
+    /// Sends the page the event `event` with `data`, written as the page's own.
     async fn emit(&mut self, event: &str, data: impl Serialize) -> Result<(), Ending> {
         let frame = json!({ "event": event, "data": data });
         in_time(self.session.text(frame.to_string())).await
