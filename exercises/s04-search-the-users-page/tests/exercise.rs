@@ -27,10 +27,7 @@ fn page(app: &TestApp, path: &str) -> String {
 
 /// Which of the three sample users the page lists.
 fn listed(page: &str) -> Vec<&'static str> {
-    [ALICE, BOB, CHARLIE]
-        .into_iter()
-        .filter(|user| page.contains(user))
-        .collect()
+    [ALICE, BOB, CHARLIE].into_iter().filter(|user| page.contains(user)).collect()
 }
 
 #[test]

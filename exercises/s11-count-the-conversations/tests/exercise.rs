@@ -26,10 +26,7 @@ fn summary(app: &TestApp, path: &str) -> Vec<(String, i64)> {
         .iter()
         .map(|c| {
             (
-                c["with"]["nickname"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
+                c["with"]["nickname"].as_str().unwrap_or_default().to_string(),
                 c["messages"].as_i64().unwrap_or(-1),
             )
         })
