@@ -21,8 +21,8 @@ usage: scripts/diff [OLD] NEW [--code] [--stat] [other git diff options]
 
 Steps may be written 04, s04 or 4. Options starting with - go to `git diff`
 (e.g. --word-diff). The package name and the version string, which change at
-every step, are left out, and so are the book's `// ANCHOR:` marker lines, the
-step's README.md (the lesson itself), instance/ and target/.
+every step, are left out, and so are the step's README.md (the lesson
+itself), instance/ and target/.
 ";
 
 /// Changes that are not the lesson: git leaves out a change when every line
@@ -161,7 +161,7 @@ pub(crate) fn copy_crate(
         if entry.file_type()?.is_dir() {
             copy_crate(&entry.path(), &to.join(&name), None)?;
         } else {
-            copy_without_anchors(&entry.path(), &to.join(&name))?;
+            fs::copy(entry.path(), to.join(&name))?;
         }
     }
     Ok(())
@@ -182,23 +182,6 @@ fn without_test_sections(manifest: &str) -> String {
         }
     }
     kept
-}
-
-/// Copies a file without its `ANCHOR:` lines (the book's markers: they are
-/// not part of any change a learner should read).
-fn copy_without_anchors(from: &Path, to: &Path) -> io::Result<()> {
-    let bytes = fs::read(from)?;
-    match String::from_utf8(bytes) {
-        Ok(text) if text.contains("ANCHOR") => {
-            let kept: String = text
-                .split_inclusive('\n')
-                .filter(|line| !crate::book::is_anchor_line(line))
-                .collect();
-            fs::write(to, kept)
-        }
-        Ok(text) => fs::write(to, text),
-        Err(not_text) => fs::write(to, not_text.into_bytes()),
-    }
 }
 
 /// A temporary folder, removed when dropped.
