@@ -11,6 +11,7 @@ mod check;
 mod diff;
 mod exercise;
 mod process;
+mod seed;
 mod steps;
 mod switch;
 mod watch;

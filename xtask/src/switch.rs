@@ -19,11 +19,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use shared::DEFAULT_PORT;
-use shared::sample::{MESSAGES, USERS};
 
-use crate::process;
 use crate::steps::{self, Step};
-use crate::watch;
+use crate::{process, seed, watch};
 
 pub const USAGE: &str = "\
 usage: scripts/switch [STEP] [--fresh] [--seed] [--port N] [--watch]
@@ -406,7 +404,7 @@ fn run(
     remove_old_copies(places, Some(&binary));
 
     // 4. Sample data, through the step's own API.
-    let seeded = seed.then(|| seed_sample_data(step, &database, port));
+    let seeded = seed.then(|| seed::sample_data(&step.name, &database, port));
 
     println!("{} runs in the background: {}", step.name, step.title());
     println!("  url       {}", server.url());
@@ -605,108 +603,13 @@ fn wait_until_it_answers(child: &mut Child, port: u16) -> Result<(), String> {
 }
 
 /// An HTTP client that reports every status as an answer, not as an error.
-fn agent(timeout: Duration) -> ureq::Agent {
+pub(crate) fn agent(timeout: Duration) -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
         .timeout_global(Some(timeout))
         .build()
         .new_agent()
-}
-
-/// `--seed`: the tutorial's sample users, then its sample messages, created
-/// through the step's API as the lessons' httpie commands do. What the step
-/// has is read from its database, which it set up before answering: users
-/// go into a `users` table that is empty, messages into a `messages` table
-/// that exists and is empty. A table with rows is left alone.
-fn seed_sample_data(step: &Step, database: &Path, port: u16) -> Result<String, String> {
-    let Some(users_before) = count_rows(database, "users")? else {
-        return Ok(format!("nothing: {} has no users table yet", step.name));
-    };
-    let http = agent(Duration::from_secs(10));
-    let post = |path: &str, body: Value| -> Result<bool, String> {
-        let mut reply = http
-            .post(format!("http://127.0.0.1:{port}{path}"))
-            .send_json(&body)
-            .map_err(|e| format!("POST {path}: {e}"))?;
-        match reply.status().as_u16() {
-            200..=299 => Ok(true),
-            404 | 405 => Ok(false),
-            status => Err(format!(
-                "POST {path} {body} answered {status}: {}",
-                reply.body_mut().read_to_string().unwrap_or_default()
-            )),
-        }
-    };
-
-    let users = if users_before > 0 {
-        format!("no users: the database already has {users_before} (--fresh --seed starts over)")
-    } else {
-        for (name, email, nickname) in USERS {
-            let user = json!({ "name": name, "email": email, "nickname": nickname });
-            if !post("/api/users", user)? {
-                return Ok(format!("nothing: {} has no POST /api/users yet", step.name));
-            }
-        }
-        format!("{} users", USERS.len())
-    };
-
-    let messages = match count_rows(database, "messages")? {
-        None => return Ok(format!("{users} ({} has no messages yet)", step.name)),
-        Some(0) => {
-            for (author_id, recipient_id, content) in MESSAGES {
-                let message = json!({
-                    "author_id": author_id,
-                    "recipient_id": recipient_id,
-                    "content": content,
-                });
-                if !post("/api/messages", message)? {
-                    return Ok(format!(
-                        "{users} ({} has no POST /api/messages yet)",
-                        step.name
-                    ));
-                }
-            }
-            format!("{} messages", MESSAGES.len())
-        }
-        Some(n) => format!("no messages: the database already has {n}"),
-    };
-    Ok(format!("{users}, {messages}"))
-}
-
-/// How many rows `table` has in the step's database; `None` when the database
-/// or the table does not exist. A connection of its own, read-only and
-/// closed at once, so the running step is never kept waiting.
-fn count_rows(database: &Path, table: &str) -> Result<Option<i64>, String> {
-    use rusqlite::{Connection, OpenFlags, OptionalExtension};
-    if !database.exists() {
-        return Ok(None);
-    }
-    let failed = |e: rusqlite::Error| format!("cannot read {}: {e}", database.display());
-    let connection =
-        Connection::open_with_flags(database, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(failed)?;
-    connection
-        .busy_timeout(Duration::from_secs(2))
-        .map_err(failed)?;
-    let exists = connection
-        .query_row(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
-            [table],
-            |_| Ok(()),
-        )
-        .optional()
-        .map_err(failed)?
-        .is_some();
-    if !exists {
-        return Ok(None);
-    }
-    // `table` is one of our two names, never the learner's input.
-    let count = connection
-        .query_row(&format!("SELECT count(*) FROM {table}"), [], |row| {
-            row.get(0)
-        })
-        .map_err(failed)?;
-    Ok(Some(count))
 }
 
 /// `switch logs`: prints the log as it grows, like `tail -f`, and goes on
