@@ -17,7 +17,8 @@ mod switch;
 mod watch;
 
 const USAGE: &str = "\
-usage: cargo run -p xtask -- switch [STEP] [--fresh] [--seed] [--port N] [--watch] | stop | logs
+usage: cargo run -p xtask -- switch [STEP] [--port N] [--seed|--no-seed] [--fresh] [--watch]
+       cargo run -p xtask -- switch stop|logs [--port N]
        cargo run -p xtask -- diff [OLD] NEW [--code] [--stat]
        cargo run -p xtask -- carry STEP [PATH ...] [--check]   (maintainers)
        cargo run -p xtask -- check                             (maintainers)

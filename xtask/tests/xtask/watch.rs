@@ -134,6 +134,17 @@ impl Watched {
         self
     }
 
+    /// `switch ARGS` on the workspace, which must succeed; answers its output.
+    fn switch_ok(&self, args: &[&str]) -> String {
+        let output = self.switch(args).output().unwrap();
+        assert!(
+            output.status.success(),
+            "switch {args:?}: {}",
+            text(&output)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
     fn watching(&self) -> &Background {
         self.watcher.as_ref().expect("a watch was started")
     }
@@ -370,5 +381,129 @@ fn a_switch_in_another_terminal_moves_the_watch_to_that_step() {
             .contains("s92 was stopped (scripts/switch stop): watching ends"),
         "{}",
         watched.output()
+    );
+}
+
+/// An instructor's class server on one port, a watch on another to show an
+/// edit: each serves its own step, a switch on the class's port leaves the
+/// watch alone, and each is stopped alone.
+#[cfg(unix)]
+#[test]
+fn a_watch_on_another_port_is_a_server_of_its_own_beside_the_class_server() {
+    let mut watched = Watched::fake("beside", &["s91", "s92"]);
+    let class = free_port();
+    let class_port = class.to_string();
+    watched.switch_ok(&["91", "--port", &class_port]);
+
+    watched.watch("92");
+    let output = watched.output();
+    assert!(
+        output.contains(&format!(
+            "a server of its own beside the class's (s91 on port {class})"
+        )),
+        "{output}"
+    );
+    assert_eq!(version_on(class).as_deref(), Some("91"), "{output}");
+    assert_eq!(watched.version().as_deref(), Some("92"));
+    let own_record = watched
+        .run
+        .path()
+        .join(format!(".switch/server-{}.json", watched.port));
+    assert!(own_record.exists(), "{output}");
+
+    // A switch on the class's port moves the class's server only.
+    let switched = watched.switch_ok(&["92", "--port", &class_port]);
+    assert!(
+        switched.contains(&format!("s92 runs on port {class}")),
+        "{switched}"
+    );
+    assert_eq!(version_on(class).as_deref(), Some("92"));
+    watched.edit("s92", "\"92\";", "\"92-edited\";");
+    watched.wait_for_version("92-edited");
+    watched.wait_for("s92 rebuilt in ");
+    assert_eq!(
+        version_on(class).as_deref(),
+        Some("92"),
+        "the class's is not the watch's"
+    );
+    assert_eq!(
+        watched.count("switched in another terminal"),
+        0,
+        "{}",
+        watched.output()
+    );
+
+    // `switch stop` stops the class's server, and only it.
+    let stopped = watched.switch_ok(&["stop"]);
+    assert!(
+        stopped.contains(&format!("stopped s92 on port {class}")),
+        "{stopped}"
+    );
+    assert!(
+        stopped.contains(&format!("scripts/switch stop --port {}", watched.port)),
+        "it says what goes on, and how to stop it: {stopped}"
+    );
+    assert_eq!(version_on(class), None);
+    assert_eq!(watched.version().as_deref(), Some("92-edited"));
+
+    // Ctrl-C on the watch stops the watch's server, and only it.
+    watched.switch_ok(&["91", "--port", &class_port]);
+    watched.watching().interrupt();
+    let status = watched.wait_for_exit();
+    assert!(status.success(), "{status}:\n{}", watched.output());
+    assert!(watched.output().contains("stopped watching; s92 stopped"));
+    assert_eq!(watched.version(), None, "the watch's server is stopped");
+    assert!(!own_record.exists());
+    assert_eq!(
+        version_on(class).as_deref(),
+        Some("91"),
+        "the class's goes on"
+    );
+}
+
+/// `switch 92 --watch` on the port where the class's server runs takes it
+/// over; Ctrl-C then leaves the class a server, at the step the watch ends on.
+#[cfg(unix)]
+#[test]
+fn a_watch_that_took_over_the_class_server_leaves_it_serving_at_ctrl_c() {
+    let mut watched = Watched::fake("took-over", &["s91", "s92"]);
+    let port = watched.port.to_string();
+    watched.switch_ok(&["91", "--port", &port, "--seed"]);
+
+    watched.watch("92");
+    let output = watched.output();
+    assert!(output.contains("s92 runs on port"), "{output}");
+    assert!(
+        output.contains("; since s91: scripts/diff 91 92 --code"),
+        "{output}"
+    );
+    assert!(
+        output.contains("Ctrl-C stops watching; s92 goes on serving"),
+        "{output}"
+    );
+    assert_eq!(watched.version().as_deref(), Some("92"));
+
+    watched.watching().interrupt();
+    let status = watched.wait_for_exit();
+    assert!(status.success(), "{status}:\n{}", watched.output());
+    assert!(
+        watched
+            .output()
+            .contains("stopped watching; s92 goes on serving on http://127.0.0.1:"),
+        "{}",
+        watched.output()
+    );
+    assert_eq!(
+        watched.version().as_deref(),
+        Some("92"),
+        "the class keeps a server"
+    );
+    let record = watched.run.path().join(".switch/server.json");
+    let record: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(record).unwrap()).unwrap();
+    assert!(record["watcher"].is_null(), "no longer watched: {record}");
+    assert_eq!(
+        record["seed"], true,
+        "the class's choices are kept: {record}"
     );
 }
