@@ -11,6 +11,7 @@ mod check;
 mod diff;
 mod exercise;
 mod process;
+mod reset;
 mod seed;
 mod steps;
 mod switch;
@@ -18,7 +19,7 @@ mod watch;
 
 const USAGE: &str = "\
 usage: cargo run -p xtask -- switch [STEP] [--port N] [--seed|--no-seed] [--fresh] [--watch]
-       cargo run -p xtask -- switch stop|logs [--port N]
+       cargo run -p xtask -- switch stop|logs [--port N] | reset [--seed|--undo]
        cargo run -p xtask -- diff [OLD] NEW [--code] [--stat]
        cargo run -p xtask -- carry STEP [PATH ...] [--check]   (maintainers)
        cargo run -p xtask -- check                             (maintainers)

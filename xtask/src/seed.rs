@@ -158,3 +158,17 @@ pub(crate) fn count_rows(database: &Path, table: &str) -> Result<Option<i64>, St
         .map_err(failed)?;
     Ok(Some(count))
 }
+
+/// What a database holds, for a report: "4 users, 9 messages", "no users",
+/// "no tables"; `None` when there is no database.
+pub(crate) fn contents(database: &Path) -> Option<String> {
+    if !database.exists() {
+        return None;
+    }
+    let count = |table| count_rows(database, table).ok().flatten();
+    Some(match (count("users"), count("messages")) {
+        (None, _) => "no users table".to_string(),
+        (Some(users), None) => format!("{users} users"),
+        (Some(users), Some(messages)) => format!("{users} users, {messages} messages"),
+    })
+}

@@ -11,7 +11,7 @@
 //! its own: `.switch/bin/<port>/`), so that cargo can rebuild the step while
 //! it runs (Windows will not replace a running `.exe`). With `--watch`,
 //! `switch` then stays in the foreground and rebuilds and restarts the step
-//! when its files change (see watch.rs).
+//! when its files change (see watch.rs). `switch reset` is in reset.rs.
 
 use std::ffi::OsStr;
 use std::fs::{self, File};
@@ -26,11 +26,12 @@ use serde_json::{Value, json};
 use shared::DEFAULT_PORT;
 
 use crate::steps::{self, Step};
-use crate::{process, seed, watch};
+use crate::{process, reset, seed, watch};
 
 pub const USAGE: &str = "\
 usage: scripts/switch [STEP] [--port N] [--seed | --no-seed] [--fresh] [--watch]
        scripts/switch stop [--port N] | logs [--port N]
+       scripts/switch reset [--seed] | reset --undo
 
   scripts/switch          list the steps, marking the one running
   scripts/switch 04       build step 04 (also: s04, 4) and run it in the background
@@ -52,6 +53,10 @@ usage: scripts/switch [STEP] [--port N] [--seed | --no-seed] [--fresh] [--watch]
                           class's, which Ctrl-C stops.
   scripts/switch stop     stop the class's server (--port N: the server on port N)
   scripts/switch logs     follow its log (Ctrl-C stops following, not the server)
+  scripts/switch reset    empty every step's database (each kept once as
+                          chat.db.previous) and restart the servers using one
+    --seed                then load the sample data into each
+    --undo                put back the databases the last reset moved aside
 
 Each step keeps its own database in steps/<step>/instance/chat.db.
 ";
@@ -65,6 +70,7 @@ enum Action {
     List,
     Stop { port: Option<u16> },
     Logs { port: Option<u16> },
+    Reset { seed: bool, undo: bool },
     Run(Wanted),
     Help,
 }
@@ -91,6 +97,8 @@ pub fn main(args: Vec<String>) -> Result<(), String> {
         Action::List => list(&places),
         Action::Stop { port } => stop(&places, port),
         Action::Logs { port } => follow_log(&places, port),
+        Action::Reset { seed, undo: false } => reset::reset(&places, seed),
+        Action::Reset { undo: true, .. } => reset::undo(&places),
         Action::Run(wanted) if !wanted.watch => run(&places, &wanted, None).map(drop),
         Action::Run(wanted) => {
             // Caught from now on: Ctrl-C must stop the server too, which
@@ -109,7 +117,7 @@ pub fn main(args: Vec<String>) -> Result<(), String> {
 
 fn parse(args: Vec<String>) -> Result<Action, String> {
     let mut words = Vec::new();
-    let (mut fresh, mut watch) = (false, false);
+    let (mut fresh, mut watch, mut undo) = (false, false, false);
     let (mut seed, mut port) = (None, None);
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -128,6 +136,7 @@ fn parse(args: Vec<String>) -> Result<Action, String> {
                 seed = Some(asked);
             }
             "--watch" | "-w" => watch = true,
+            "--undo" => undo = true,
             "--port" | "-p" => {
                 let value = match inline {
                     Some(value) => value.to_string(),
@@ -146,6 +155,9 @@ fn parse(args: Vec<String>) -> Result<Action, String> {
         }
     }
     let command = words.first().map(String::as_str);
+    if undo && command != Some("reset") {
+        return Err("--undo goes with reset: scripts/switch reset --undo".to_string());
+    }
     match (command, words.len()) {
         (None, _) if fresh || seed.is_some() || watch || port.is_some() => Err(
             "--fresh, --seed, --port and --watch need a step, e.g. scripts/switch 04 --watch"
@@ -160,6 +172,20 @@ fn parse(args: Vec<String>) -> Result<Action, String> {
                 Action::Stop { port }
             } else {
                 Action::Logs { port }
+            })
+        }
+        (Some("reset"), 1) => {
+            if fresh || watch || port.is_some() || seed == Some(false) {
+                return Err("reset takes only --seed, or --undo".to_string());
+            }
+            if undo && seed.is_some() {
+                return Err("reset --undo puts the databases back as they were: \
+                            no --seed with it"
+                    .to_string());
+            }
+            Ok(Action::Reset {
+                seed: seed == Some(true),
+                undo,
             })
         }
         (Some(step), 1) => Ok(Action::Run(Wanted {
@@ -987,6 +1013,27 @@ mod tests {
         );
         assert_eq!(parse(args("logs")), Ok(Action::Logs { port: None }));
         assert_eq!(
+            parse(args("reset")),
+            Ok(Action::Reset {
+                seed: false,
+                undo: false
+            })
+        );
+        assert_eq!(
+            parse(args("reset --seed")),
+            Ok(Action::Reset {
+                seed: true,
+                undo: false
+            })
+        );
+        assert_eq!(
+            parse(args("reset --undo")),
+            Ok(Action::Reset {
+                seed: false,
+                undo: true
+            })
+        );
+        assert_eq!(
             parse(args("04 --fresh --port=5002")),
             Ok(run("04", Some(5002), None, true, false))
         );
@@ -1021,6 +1068,17 @@ mod tests {
             parse(args("04 --seed --no-seed"))
                 .unwrap_err()
                 .contains("not both")
+        );
+        assert!(parse(args("04 --undo")).unwrap_err().contains("reset"));
+        assert!(
+            parse(args("reset --port 5002"))
+                .unwrap_err()
+                .contains("only")
+        );
+        assert!(
+            parse(args("reset --undo --seed"))
+                .unwrap_err()
+                .contains("--undo")
         );
         assert!(parse(args("03 04")).unwrap_err().contains("one step"));
         assert!(parse(args("04 --fast")).unwrap_err().contains("--fast"));
