@@ -24,6 +24,7 @@ usage: cargo run -p xtask -- switch [STEP] [--port N] [--seed|--no-seed] [--fres
        cargo run -p xtask -- carry STEP [PATH ...] [--check]   (maintainers)
        cargo run -p xtask -- check                             (maintainers)
        cargo run -p xtask -- exercise [start|check|hint|run|diff|solution|reset|verify] [EXERCISE]
+       cargo run -p xtask -- exercise run [EXERCISE] [--watch] [--seed] [--port N]
        cargo run -p xtask -- book [--check] [--no-build]       (the book: scripts/book)
 
 (scripts/switch and scripts/diff run these; add --help for details)

@@ -721,6 +721,83 @@ fn run(places: &Places, wanted: &Wanted, watcher: Option<u32>) -> Result<Started
     })
 }
 
+/// `scripts/exercise run --watch` (or `--seed`): a learner's copy of a step,
+/// `step` (its crate, `exercises/work/<name>/`), served as `switch` serves a
+/// step, on a port of its own with its own database, seeded if asked; then
+/// in the foreground until Ctrl-C, rebuilt and restarted on each save when
+/// `watch_files`.
+pub(crate) fn serve_copy(
+    step: &Step,
+    database: &Path,
+    port: u16,
+    seed: bool,
+    watch_files: bool,
+) -> Result<(), String> {
+    let places = Places::new();
+    let slot = Slot::Own(port);
+    if port_is_taken(port) {
+        let user = match Server::on_port(&places, port) {
+            Some(other) => format!(
+                "{}, which switch started ({} stops it)",
+                other.described(),
+                other.stop_command()
+            ),
+            None => "another program".to_string(),
+        };
+        return Err(format!(
+            "port {port} is already in use by {user}: pick another one, e.g. --port {}",
+            port.checked_add(1).unwrap_or(DEFAULT_PORT + 1)
+        ));
+    }
+    watch::catch_ctrl_c();
+    eprintln!("building {} ...", step.name);
+    let built = build(step)?;
+    let binary = copy_binary(&places, slot, step, &built)?;
+    let template = Server {
+        slot,
+        pid: 0,
+        step: step.name.clone(),
+        port,
+        binary: binary.clone(),
+        database: database.to_path_buf(),
+        watcher: Some(std::process::id()),
+        seed,
+        exercise: true,
+    };
+    let (server, child) = start(&places, &template)?;
+    remove_old_copies(&places, slot, Some(&binary));
+    let seeded = seed.then(|| seed::sample_data(&step.name, database, port));
+    println!(
+        "{} runs on port {port}, {}",
+        step.name,
+        if seed { "seeded" } else { "not seeded" }
+    );
+    println!("  copy      {}: {}", places.shown(&step.dir), step.title());
+    println!("  url       {}", server.url());
+    println!("  database  {}", places.shown(database));
+    match seeded {
+        Some(Ok(report)) => println!("  seeded    {report}"),
+        Some(Err(why)) => {
+            let _ = server.stop();
+            Server::forget(&places, slot);
+            return Err(format!("seeding failed: {why}"));
+        }
+        None => {}
+    }
+    println!(
+        "  log       {}  (scripts/switch logs --port {port} follows it)",
+        places.shown(&places.log_file(slot))
+    );
+    let started = Started {
+        step: step.clone(),
+        server,
+        built,
+        child,
+        took_over: false,
+    };
+    watch::watch(&places, started, watch_files)
+}
+
 /// Is something listening on `port`, or holding it?
 pub(crate) fn port_is_taken(port: u16) -> bool {
     let address = ([127, 0, 0, 1], port).into();
