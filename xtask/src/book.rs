@@ -31,7 +31,6 @@ use crate::steps::{self, Step, files, shown};
 
 /// `diff.rs` still leaves the old marker lines out of its copies (the steps
 /// no longer have any): it finds its test here until it drops it.
-pub use crate::markers::is_anchor_line;
 
 pub const USAGE: &str = "\
 usage: scripts/book [--check] [--no-build]

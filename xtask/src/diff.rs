@@ -2,11 +2,13 @@
 //! whole crate: code, tests, static files, Cargo.toml. `git diff --no-index`
 //! does the comparing (it works on any two folders, in a repository or not),
 //! on copies of the two crates without what is not part of the lesson.
+//! Before the diff, the steps it covers, with their titles: `scripts/diff
+//! 04 06` is what a class that last saw step 04 is shown at step 06.
 
 use std::fs;
-use std::io::{self, ErrorKind};
+use std::io::{self, ErrorKind, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, ExitStatus, Stdio};
 
 use crate::steps::{self, Step};
 
@@ -15,14 +17,15 @@ usage: scripts/diff [OLD] NEW [--code] [--stat] [other git diff options]
 
   scripts/diff 03 04      what step 04 changes, compared with step 03
   scripts/diff 04         the same: compared with the step before 04
+  scripts/diff 04 07      what steps 05, 06 and 07 change together (listed first)
   scripts/diff 04 --code  only the app: src/, static/ and Cargo.toml (without its
                           dev-dependencies), no tests
   scripts/diff 04 --stat  only the files changed and how many lines
 
 Steps may be written 04, s04 or 4. Options starting with - go to `git diff`
 (e.g. --word-diff). The package name and the version string, which change at
-every step, are left out, and so are the book's `// ANCHOR:` marker lines, the
-step's README.md (the lesson itself), instance/ and target/.
+every step, are left out, and so are the step's README.md (the lesson
+itself), instance/ and target/.
 ";
 
 /// Changes that are not the lesson: git leaves out a change when every line
@@ -75,13 +78,10 @@ pub fn main(args: Vec<String>) -> Result<(), String> {
         _ => return Err(format!("which steps?\n\n{USAGE}")),
     };
 
+    let covered = between(&all, old, new);
     let (_scratch, mut git) = git_diff(old, new, code_only)?;
-    let status = git
-        .args(&git_options)
-        .arg("--")
-        .args([old, new].map(|step| format!("steps/{}", step.name)))
-        .status()
-        .map_err(git_missing)?;
+    git.args(&git_options);
+    let status = show(&covered, &git_options, git, [old, new])?;
     // `git diff --no-index` exits with 1 when the folders differ: that is
     // what we asked for, not a failure.
     match status.code() {
@@ -96,6 +96,106 @@ pub fn main(args: Vec<String>) -> Result<(), String> {
             "git diff failed ({status}); scripts/diff needs git 2.30 or later (git --version)"
         )),
     }
+}
+
+/// The steps whose changes the diff from `old` to `new` shows, with their
+/// titles: from the one after `old` up to `new` (going back, from `old`
+/// down to the one after `new`, whose changes it undoes).
+fn between(all: &[Step], old: &Step, new: &Step) -> String {
+    let position = |step: &Step| all.iter().position(|s| s.name == step.name);
+    let (Some(from), Some(to)) = (position(old), position(new)) else {
+        return String::new();
+    };
+    let (steps, going): (Vec<&Step>, &str) = if from <= to {
+        (all[from + 1..=to].iter().collect(), "")
+    } else {
+        (all[to + 1..=from].iter().rev().collect(), ", undone")
+    };
+    let count = match steps.len() {
+        1 => "1 step".to_string(),
+        n => format!("{n} steps"),
+    };
+    let heading = format!("{} -> {}: {count}{going}\n", old.name, new.name);
+    let mut text = heading;
+    for step in steps {
+        text.push_str(&format!("  {:<5} {}\n", step.name, step.title()));
+    }
+    text.push('\n');
+    text
+}
+
+/// Runs `git` (the diff, options given) on the two steps, after printing
+/// `heading`. In a terminal, both go through git's pager together, so a
+/// long diff does not push the list of steps out of sight; colours are then
+/// git's choice for a terminal (`color.diff`, `color.ui`).
+fn show(
+    heading: &str,
+    git_options: &[String],
+    mut git: Command,
+    [old, new]: [&Step; 2],
+) -> Result<ExitStatus, String> {
+    let terminal = io::stdout().is_terminal();
+    let pager = if terminal { pager() } else { None };
+    if terminal && !git_options.iter().any(|o| o.contains("color")) {
+        git.arg(if colour_wanted() {
+            "--color=always"
+        } else {
+            "--no-color"
+        });
+    }
+    git.arg("--")
+        .args([old, new].map(|step| format!("steps/{}", step.name)));
+    let Some(mut pager) = pager else {
+        print!("{heading}");
+        let _ = io::stdout().flush();
+        return git.status().map_err(git_missing);
+    };
+    let mut input = pager.stdin.take().expect("the pager's input is piped");
+    // A pager that quits at once (q) closes its input: nothing to report.
+    let _ = input.write_all(heading.as_bytes());
+    let status = git.stdout(Stdio::from(input)).status().map_err(git_missing);
+    let _ = pager.wait();
+    status
+}
+
+/// The pager git would use (`GIT_PAGER`, `core.pager`, `PAGER`, then
+/// `less`), started with its input piped; `None` when there is none (`cat`)
+/// or it cannot be started (then the output is not paged).
+fn pager() -> Option<std::process::Child> {
+    let output = Command::new("git")
+        .args(["var", "GIT_PAGER"])
+        .output()
+        .ok()?;
+    let pager = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    if !output.status.success() || pager.is_empty() || pager == "cat" {
+        return None;
+    }
+    let mut command = if cfg!(windows) {
+        let mut words = pager.split_whitespace();
+        let mut command = Command::new(words.next()?);
+        command.args(words);
+        command
+    } else {
+        let mut command = Command::new("sh");
+        command.args(["-c", &pager]);
+        command
+    };
+    // What git sets for its pager unless the user did: quit if it fits on
+    // one screen, keep the colours, leave the text on the screen after.
+    for (name, value) in [("LESS", "FRX"), ("LV", "-c")] {
+        if std::env::var_os(name).is_none() {
+            command.env(name, value);
+        }
+    }
+    command.stdin(Stdio::piped()).spawn().ok()
+}
+
+/// Would git colour a diff in this terminal? (`color.diff`, `color.ui`.)
+fn colour_wanted() -> bool {
+    Command::new("git")
+        .args(["config", "--get-colorbool", "color.diff", "true"])
+        .output()
+        .is_ok_and(|output| String::from_utf8_lossy(&output.stdout).trim() == "true")
 }
 
 /// `git diff --no-index` with the noise left out, ready for more options and
@@ -161,7 +261,7 @@ pub(crate) fn copy_crate(
         if entry.file_type()?.is_dir() {
             copy_crate(&entry.path(), &to.join(&name), None)?;
         } else {
-            copy_without_anchors(&entry.path(), &to.join(&name))?;
+            fs::copy(entry.path(), to.join(&name))?;
         }
     }
     Ok(())
@@ -182,23 +282,6 @@ fn without_test_sections(manifest: &str) -> String {
         }
     }
     kept
-}
-
-/// Copies a file without its `ANCHOR:` lines (the book's markers: they are
-/// not part of any change a learner should read).
-fn copy_without_anchors(from: &Path, to: &Path) -> io::Result<()> {
-    let bytes = fs::read(from)?;
-    match String::from_utf8(bytes) {
-        Ok(text) if text.contains("ANCHOR") => {
-            let kept: String = text
-                .split_inclusive('\n')
-                .filter(|line| !crate::book::is_anchor_line(line))
-                .collect();
-            fs::write(to, kept)
-        }
-        Ok(text) => fs::write(to, text),
-        Err(not_text) => fs::write(to, not_text.into_bytes()),
-    }
 }
 
 /// A temporary folder, removed when dropped.

@@ -19,7 +19,8 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use crate::diff::copy_crate;
-use crate::steps;
+use crate::steps::{self, Step};
+use crate::switch;
 
 pub const USAGE: &str = "\
 usage: scripts/exercise                        list the exercises
@@ -27,6 +28,9 @@ usage: scripts/exercise                        list the exercises
        scripts/exercise check [EXERCISE]       run its checks on your copy: done, or what is still wrong
        scripts/exercise hint [EXERCISE]        show the next hint
        scripts/exercise run [EXERCISE] [-- OPTIONS]   run your copy (on :5001, like cargo run -p sNN)
+       scripts/exercise run [EXERCISE] --watch [--seed] [--port N]
+                                               ... and rebuild and restart it at each save
+                                               (--seed: with the sample users and messages)
        scripts/exercise diff [EXERCISE]        what you changed, compared with the step
        scripts/exercise solution [EXERCISE] [--apply]  the reference solution (--apply: onto your copy)
        scripts/exercise reset [EXERCISE]       start again from the step (your copy is kept aside)
@@ -52,25 +56,55 @@ struct Exercise {
 /// Where learners' copies go (git-ignored).
 const WORK: &str = "exercises/work";
 
+/// `run`'s options: served as `scripts/switch` serves a step (`--watch`,
+/// `--seed`), or with `cargo run` (neither).
+#[derive(Default)]
+struct Serve {
+    watch: bool,
+    seed: bool,
+    port: Option<u16>,
+}
+
 pub fn main(args: Vec<String>) -> Result<(), String> {
     let (mut words, mut apply) = (Vec::new(), false);
+    let mut serve = Serve::default();
     let mut passed_on = Vec::new();
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
-        match arg.as_str() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => (flag.to_string(), Some(value)),
+            _ => (arg.clone(), None),
+        };
+        match flag.as_str() {
             "-h" | "--help" => {
                 print!("{USAGE}");
                 return Ok(());
             }
             "--apply" => apply = true,
+            "--watch" | "-w" => serve.watch = true,
+            "--seed" => serve.seed = true,
+            "--port" | "-p" => {
+                let value = match inline {
+                    Some(value) => value.to_string(),
+                    None => args
+                        .next()
+                        .ok_or("--port needs a number, e.g. --port 5002")?,
+                };
+                serve.port = Some(value.parse().ok().filter(|&p| p != 0).ok_or(format!(
+                    "--port takes a number from 1 to 65535, not {value:?}"
+                ))?);
+            }
             // What follows `--` goes to the copy (`run -- --port 5002`).
             "--" => passed_on.extend(args.by_ref()),
             _ => words.push(arg),
         }
     }
+    let command = words.first().cloned().unwrap_or_default();
+    if (serve.watch || serve.seed || serve.port.is_some()) && command != "run" {
+        return Err("--watch, --seed and --port go with run: scripts/exercise run --watch".into());
+    }
     let root = steps::workspace_root();
     let exercises = all(&root)?;
-    let command = words.first().cloned().unwrap_or_default();
     let named = words.get(1).map(String::as_str);
     match command.as_str() {
         "" | "list" => list(&root, &exercises),
@@ -80,7 +114,7 @@ pub fn main(args: Vec<String>) -> Result<(), String> {
         }
         "check" => check(&root, chosen(&root, &exercises, named)?),
         "hint" => hint(&root, chosen(&root, &exercises, named)?),
-        "run" => run(&root, chosen(&root, &exercises, named)?, &passed_on),
+        "run" => run(&root, chosen(&root, &exercises, named)?, &serve, passed_on),
         "diff" => {
             let exercise = chosen(&root, &exercises, named)?;
             print!(
@@ -282,7 +316,7 @@ fn start(root: &Path, exercise: &Exercise) -> Result<(), String> {
     println!("{}", task.trim_end());
     println!(
         "\n----\n{}`scripts/exercise check` says what is still to do; `scripts/exercise run` runs \
-         your copy on :5001.",
+         your copy on :5001 (`--watch`: and restarts it at each save).",
         match hints.len() {
             0 => String::new(),
             n => format!("{n} hints, one at a time: `scripts/exercise hint`.\n"),
@@ -400,11 +434,38 @@ fn check(root: &Path, exercise: &Exercise) -> Result<(), String> {
     }
 }
 
-fn run(root: &Path, exercise: &Exercise, options: &[String]) -> Result<(), String> {
+fn run(
+    root: &Path,
+    exercise: &Exercise,
+    serve: &Serve,
+    mut options: Vec<String>,
+) -> Result<(), String> {
     let work = started(root, exercise)?;
+    if serve.watch || serve.seed {
+        if !options.is_empty() {
+            return Err(format!(
+                "with --watch or --seed, the copy is started as scripts/switch starts a step \
+                 (--port N, its own database): {options:?} after -- would not reach it"
+            ));
+        }
+        // Served as a step is, by the same code: a server of its own on its
+        // port, seeded as `scripts/switch --seed` seeds, watched as
+        // `scripts/switch --watch` watches.
+        let copy = Step {
+            name: package_name(exercise),
+            description: format!("your copy of {}: {}", exercise.step, exercise.title),
+            dir: work.clone(),
+        };
+        let database = work.join("instance").join("chat.db");
+        let port = serve.port.unwrap_or(shared::DEFAULT_PORT);
+        return switch::serve_copy(&copy, &database, port, serve.seed, serve.watch);
+    }
+    if let Some(port) = serve.port {
+        options.extend(["--port".to_string(), port.to_string()]);
+    }
     let status = cargo(&work)
         .args(["run", "--quiet", "--"])
-        .args(options)
+        .args(&options)
         .status()
         .map_err(cargo_missing)?;
     if status.success() {

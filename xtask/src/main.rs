@@ -13,19 +13,22 @@ mod excerpts;
 mod exercise;
 mod fill;
 mod items;
-mod markers;
 mod process;
+mod reset;
+mod seed;
 mod steps;
 mod switch;
 mod watch;
 
 const USAGE: &str = "\
-usage: cargo run -p xtask -- switch [STEP] [--fresh] [--seed] [--port N] [--watch] | stop | logs
+usage: cargo run -p xtask -- switch [STEP] [--port N] [--seed|--no-seed] [--fresh] [--watch]
+       cargo run -p xtask -- switch stop|logs [--port N] | reset [--seed|--undo]
        cargo run -p xtask -- diff [OLD] NEW [--code] [--stat]
        cargo run -p xtask -- carry STEP [PATH ...] [--check]   (maintainers)
        cargo run -p xtask -- check                             (maintainers)
        cargo run -p xtask -- fill [STEP ...]                   (maintainers: lessons' code)
        cargo run -p xtask -- exercise [start|check|hint|run|diff|solution|reset|verify] [EXERCISE]
+       cargo run -p xtask -- exercise run [EXERCISE] [--watch] [--seed] [--port N]
        cargo run -p xtask -- book [--check] [--no-build]       (the book: scripts/book)
 
 (scripts/switch and scripts/diff run these; add --help for details)

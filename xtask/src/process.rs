@@ -135,6 +135,56 @@ fn command_line(pid: u32) -> Option<String> {
     ps(pid).and_then(|(state, line)| (state != 'Z').then_some(line))
 }
 
+/// The processes that have `file` open, with their command lines, read
+/// from /proc. (On Windows a file that is open cannot be renamed: there the
+/// rename itself says so.)
+#[cfg(target_os = "linux")]
+pub fn holders(file: &Path) -> Vec<(u32, String)> {
+    let Ok(file) = file.canonicalize() else {
+        return Vec::new();
+    };
+    let Ok(processes) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let me = std::process::id();
+    let mut found = Vec::new();
+    for process in processes.flatten() {
+        let Some(pid) = process.file_name().to_str().and_then(|n| n.parse().ok()) else {
+            continue;
+        };
+        // Another user's processes cannot be read, and are not ours to mind.
+        let Ok(descriptors) = std::fs::read_dir(process.path().join("fd")) else {
+            continue;
+        };
+        let holds = descriptors
+            .flatten()
+            .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target == file));
+        if holds && pid != me {
+            found.push((pid, command_line(pid).unwrap_or_default()));
+        }
+    }
+    found
+}
+
+/// The same with lsof, which macOS and the BSDs have.
+#[cfg(all(unix, not(target_os = "linux")))]
+pub fn holders(file: &Path) -> Vec<(u32, String)> {
+    let Ok(output) = Command::new("lsof").arg("-t").arg("--").arg(file).output() else {
+        return Vec::new();
+    };
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| line.trim().parse().ok())
+        .filter(|&pid| pid != std::process::id())
+        .map(|pid| (pid, command_line(pid).unwrap_or_default()))
+        .collect()
+}
+
+#[cfg(windows)]
+pub fn holders(_file: &Path) -> Vec<(u32, String)> {
+    Vec::new()
+}
+
 /// SIGTERM asks, SIGKILL forces (the same numbers on Linux and macOS).
 #[cfg(unix)]
 fn terminate(pid: u32, force: bool) {

@@ -1,12 +1,17 @@
 //! `scripts/switch 04`: one server in the background, moved from step to step
 //! with one command, each step keeping its own database.
 //!
-//! What `switch` started is recorded in `.switch/server.json` (its PID, step,
-//! port and binary); its output goes to `.switch/server.log`. The server runs
-//! a copy of the step's binary, `.switch/bin/<step>-<n>`, so that cargo can
-//! rebuild the step while it runs (Windows will not replace a running `.exe`).
-//! With `--watch`, `switch` then stays in the foreground and rebuilds and
-//! restarts the step when its files change (see watch.rs).
+//! The class's server is recorded in `.switch/server.json` (its PID, step,
+//! port, binary, and the class's choices: the port and `--seed`, which the
+//! next switch keeps); its output goes to `.switch/server.log`. A server of
+//! its own beside it (a `--watch` on another port, an exercise's copy run by
+//! `scripts/exercise run --watch`) has `.switch/server-<port>.json` and
+//! `.switch/server-<port>.log`: a switch moves only the server on its port.
+//! A server runs a copy of the step's binary, in `.switch/bin/` (a server of
+//! its own: `.switch/bin/<port>/`), so that cargo can rebuild the step while
+//! it runs (Windows will not replace a running `.exe`). With `--watch`,
+//! `switch` then stays in the foreground and rebuilds and restarts the step
+//! when its files change (see watch.rs). `switch reset` is in reset.rs.
 
 use std::ffi::OsStr;
 use std::fs::{self, File};
@@ -19,31 +24,39 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use shared::DEFAULT_PORT;
-use shared::sample::{MESSAGES, USERS};
 
-use crate::process;
 use crate::steps::{self, Step};
-use crate::watch;
+use crate::{process, reset, seed, watch};
 
 pub const USAGE: &str = "\
-usage: scripts/switch [STEP] [--fresh] [--seed] [--port N] [--watch]
-       scripts/switch stop | logs
+usage: scripts/switch [STEP] [--port N] [--seed | --no-seed] [--fresh] [--watch]
+       scripts/switch stop [--port N] | logs [--port N]
+       scripts/switch reset [--seed] | reset --undo
 
   scripts/switch          list the steps, marking the one running
   scripts/switch 04       build step 04 (also: s04, 4) and run it in the background
-                          on port 5001, instead of the step running before
-    --fresh               start that step with an empty database
+                          instead of the step running before, on the same port
+    --port N              listen on port N (5001 unless a switch said otherwise);
+                          the next switches keep it
     --seed                load the tutorial's sample users (and messages, once
                           the step has them) through the step's API, into
-                          tables that are still empty
-    --port N              listen on port N instead of 5001
+                          tables that are still empty; the next switches keep
+                          seeding, until --no-seed
+    --no-seed             stop seeding
+    --fresh               start that step with an empty database (this once)
     --watch               then stay in the foreground: each time a file of the
                           step's src/, static/ or its Cargo.toml is saved,
-                          rebuild it and restart it (same port, same database);
-                          a switch made in another terminal moves the watch to
-                          that step. Ctrl-C stops watching and the server.
-  scripts/switch stop     stop the step running in the background
+                          rebuild it and restart it (same port, same database).
+                          On the class's port it takes over the class's server,
+                          and Ctrl-C leaves that server running; on another
+                          port (--port N) it is a server of its own beside the
+                          class's, which Ctrl-C stops.
+  scripts/switch stop     stop the class's server (--port N: the server on port N)
   scripts/switch logs     follow its log (Ctrl-C stops following, not the server)
+  scripts/switch reset    empty every step's database (each kept once as
+                          chat.db.previous) and restart the servers using one
+    --seed                then load the sample data into each
+    --undo                put back the databases the last reset moved aside
 
 Each step keeps its own database in steps/<step>/instance/chat.db.
 ";
@@ -55,16 +68,23 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 #[derive(Debug, PartialEq)]
 enum Action {
     List,
-    Stop,
-    Logs,
-    Run {
-        step: String,
-        fresh: bool,
-        seed: bool,
-        port: u16,
-        watch: bool,
-    },
+    Stop { port: Option<u16> },
+    Logs { port: Option<u16> },
+    Reset { seed: bool, undo: bool },
+    Run(Wanted),
     Help,
+}
+
+/// `switch 04 ...`: what was asked; what was not asked is kept from the
+/// server it replaces.
+#[derive(Debug, PartialEq)]
+struct Wanted {
+    step: String,
+    port: Option<u16>,
+    /// `--seed` (true), `--no-seed` (false), or as before (None).
+    seed: Option<bool>,
+    fresh: bool,
+    watch: bool,
 }
 
 pub fn main(args: Vec<String>) -> Result<(), String> {
@@ -75,28 +95,18 @@ pub fn main(args: Vec<String>) -> Result<(), String> {
             Ok(())
         }
         Action::List => list(&places),
-        Action::Stop => stop(&places),
-        Action::Logs => follow_log(&places),
-        Action::Run {
-            step,
-            fresh,
-            seed,
-            port,
-            watch: false,
-        } => run(&places, &step, fresh, seed, port, None).map(drop),
-        Action::Run {
-            step,
-            fresh,
-            seed,
-            port,
-            watch: true,
-        } => {
+        Action::Stop { port } => stop(&places, port),
+        Action::Logs { port } => follow_log(&places, port),
+        Action::Reset { seed, undo: false } => reset::reset(&places, seed),
+        Action::Reset { undo: true, .. } => reset::undo(&places),
+        Action::Run(wanted) if !wanted.watch => run(&places, &wanted, None).map(drop),
+        Action::Run(wanted) => {
             // Caught from now on: Ctrl-C must stop the server too, which
             // runs in a process group of its own and would not see it.
             watch::catch_ctrl_c();
-            let started = run(&places, &step, fresh, seed, port, Some(std::process::id()))?;
+            let started = run(&places, &wanted, Some(std::process::id()))?;
             let step = started.step.name.clone();
-            watch::watch(&places, started).map_err(|why| {
+            watch::watch(&places, started, true).map_err(|why| {
                 format!(
                     "{why}\n(watching stopped; {step} still runs: scripts/switch stop stops it)"
                 )
@@ -107,7 +117,8 @@ pub fn main(args: Vec<String>) -> Result<(), String> {
 
 fn parse(args: Vec<String>) -> Result<Action, String> {
     let mut words = Vec::new();
-    let (mut fresh, mut seed, mut watch, mut port) = (false, false, false, DEFAULT_PORT);
+    let (mut fresh, mut watch, mut undo) = (false, false, false);
+    let (mut seed, mut port) = (None, None);
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -117,8 +128,15 @@ fn parse(args: Vec<String>) -> Result<Action, String> {
         match flag.as_str() {
             "-h" | "--help" => return Ok(Action::Help),
             "--fresh" => fresh = true,
-            "--seed" => seed = true,
+            "--seed" | "--no-seed" => {
+                let asked = flag == "--seed";
+                if seed == Some(!asked) {
+                    return Err("--seed or --no-seed, not both".to_string());
+                }
+                seed = Some(asked);
+            }
             "--watch" | "-w" => watch = true,
+            "--undo" => undo = true,
             "--port" | "-p" => {
                 let value = match inline {
                     Some(value) => value.to_string(),
@@ -126,9 +144,9 @@ fn parse(args: Vec<String>) -> Result<Action, String> {
                         .next()
                         .ok_or("--port needs a number, e.g. --port 5002")?,
                 };
-                port = value.parse().ok().filter(|&port| port != 0).ok_or(format!(
+                port = Some(value.parse().ok().filter(|&port| port != 0).ok_or(format!(
                     "--port takes a number from 1 to 65535, not {value:?}"
-                ))?;
+                ))?);
             }
             other if other.starts_with('-') => {
                 return Err(format!("unknown option {other:?}\n\n{USAGE}"));
@@ -136,23 +154,47 @@ fn parse(args: Vec<String>) -> Result<Action, String> {
             _ => words.push(arg),
         }
     }
-    match words.as_slice() {
-        [] if fresh || seed || watch => Err(
-            "--fresh, --seed and --watch need a step, e.g. scripts/switch 04 --watch".to_string(),
+    let command = words.first().map(String::as_str);
+    if undo && command != Some("reset") {
+        return Err("--undo goes with reset: scripts/switch reset --undo".to_string());
+    }
+    match (command, words.len()) {
+        (None, _) if fresh || seed.is_some() || watch || port.is_some() => Err(
+            "--fresh, --seed, --port and --watch need a step, e.g. scripts/switch 04 --watch"
+                .to_string(),
         ),
-        [] => Ok(Action::List),
-        [word] if watch && (word == "stop" || word == "logs") => {
-            Err(format!("--watch goes with a step, not with {word}"))
+        (None, _) => Ok(Action::List),
+        (Some(word @ ("stop" | "logs")), 1) => {
+            if fresh || seed.is_some() || watch {
+                return Err(format!("{word} takes only --port N"));
+            }
+            Ok(if word == "stop" {
+                Action::Stop { port }
+            } else {
+                Action::Logs { port }
+            })
         }
-        [word] if word == "stop" => Ok(Action::Stop),
-        [word] if word == "logs" => Ok(Action::Logs),
-        [step] => Ok(Action::Run {
-            step: step.clone(),
-            fresh,
-            seed,
+        (Some("reset"), 1) => {
+            if fresh || watch || port.is_some() || seed == Some(false) {
+                return Err("reset takes only --seed, or --undo".to_string());
+            }
+            if undo && seed.is_some() {
+                return Err("reset --undo puts the databases back as they were: \
+                            no --seed with it"
+                    .to_string());
+            }
+            Ok(Action::Reset {
+                seed: seed == Some(true),
+                undo,
+            })
+        }
+        (Some(step), 1) => Ok(Action::Run(Wanted {
+            step: step.to_string(),
             port,
+            seed,
+            fresh,
             watch,
-        }),
+        })),
         _ => Err(format!("one step at a time, please\n\n{USAGE}")),
     }
 }
@@ -170,8 +212,18 @@ pub(crate) struct Places {
     run: PathBuf,
 }
 
+/// Which server a record is about.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Slot {
+    /// The class's server, which `scripts/switch 04` moves from step to step.
+    Class,
+    /// A server of its own on this port, beside the class's: a `--watch` on
+    /// another port, an exercise's copy.
+    Own(u16),
+}
+
 impl Places {
-    fn new() -> Places {
+    pub(crate) fn new() -> Places {
         let root = steps::workspace_root();
         let run = std::env::var_os("XTASK_RUN_DIR")
             .map(PathBuf::from)
@@ -179,21 +231,34 @@ impl Places {
         Places { root, run }
     }
 
-    fn state_file(&self) -> PathBuf {
-        self.run.join(".switch").join("server.json")
+    fn folder(&self) -> PathBuf {
+        self.run.join(".switch")
     }
 
-    pub(crate) fn log_file(&self) -> PathBuf {
-        self.run.join(".switch").join("server.log")
+    fn record_file(&self, slot: Slot) -> PathBuf {
+        match slot {
+            Slot::Class => self.folder().join("server.json"),
+            Slot::Own(port) => self.folder().join(format!("server-{port}.json")),
+        }
     }
 
-    /// Where the copies of the binaries the servers run are.
-    fn bin_dir(&self) -> PathBuf {
-        self.run.join(".switch").join("bin")
+    pub(crate) fn log_file(&self, slot: Slot) -> PathBuf {
+        match slot {
+            Slot::Class => self.folder().join("server.log"),
+            Slot::Own(port) => self.folder().join(format!("server-{port}.log")),
+        }
+    }
+
+    /// Where the copies of the binaries a slot's servers run are.
+    fn bin_dir(&self, slot: Slot) -> PathBuf {
+        match slot {
+            Slot::Class => self.folder().join("bin"),
+            Slot::Own(port) => self.folder().join("bin").join(port.to_string()),
+        }
     }
 
     /// The step's own database: what the step uses by default, `cargo run -p s04`.
-    fn database(&self, step: &str) -> PathBuf {
+    pub(crate) fn database(&self, step: &str) -> PathBuf {
         self.run
             .join("steps")
             .join(step)
@@ -210,8 +275,12 @@ impl Places {
 
 // ------------------------------------------------------------- the server
 
-/// The server `switch` started, as recorded in `.switch/server.json`.
+/// A server `switch` started, as recorded in `.switch/server.json` (the
+/// class's) or `.switch/server-<port>.json` (one of its own).
+#[derive(Clone)]
 pub(crate) struct Server {
+    /// Which record: where it is read from and written to.
+    pub(crate) slot: Slot,
     pub(crate) pid: u32,
     pub(crate) step: String,
     pub(crate) port: u16,
@@ -219,21 +288,54 @@ pub(crate) struct Server {
     pub(crate) database: PathBuf,
     /// The process of the `switch --watch` that restarts it, if one does.
     pub(crate) watcher: Option<u32>,
+    /// `--seed`: the choice the next switch on this slot keeps.
+    pub(crate) seed: bool,
+    /// An exercise's copy (`scripts/exercise run`), not a step: a switch
+    /// does not replace it.
+    pub(crate) exercise: bool,
 }
 
 impl Server {
-    /// The server that `switch` started and that still runs, if any. Only
-    /// reads: `switch logs` calls it four times a second while another
-    /// `switch` may be writing a new record, so removing a record is left to
-    /// the commands that write it (`run`, `stop`).
-    pub(crate) fn running(places: &Places) -> Option<Server> {
-        Server::recorded(places).filter(Server::runs)
+    /// The server of `slot` if it still runs. Only reads: `switch logs`
+    /// calls it four times a second while another `switch` may be writing a
+    /// new record, so removing a record is left to the commands that write
+    /// it (`run`, `stop`, `reset`).
+    pub(crate) fn running(places: &Places, slot: Slot) -> Option<Server> {
+        Server::recorded(places, slot).filter(Server::runs)
     }
 
-    /// The record as it is, whether its server still runs or not.
-    pub(crate) fn recorded(places: &Places) -> Option<Server> {
-        let text = fs::read_to_string(places.state_file()).ok()?;
-        Server::from_json(&serde_json::from_str::<Value>(&text).ok()?)
+    /// The record of `slot` as it is, whether its server still runs or not.
+    pub(crate) fn recorded(places: &Places, slot: Slot) -> Option<Server> {
+        let text = fs::read_to_string(places.record_file(slot)).ok()?;
+        Server::from_json(&serde_json::from_str::<Value>(&text).ok()?, slot)
+    }
+
+    /// Every record: the class's first, then the others by port.
+    pub(crate) fn all(places: &Places) -> Vec<Server> {
+        let mut ports: Vec<u16> = fs::read_dir(places.folder())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|entry| {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                name.strip_prefix("server-")?
+                    .strip_suffix(".json")?
+                    .parse()
+                    .ok()
+            })
+            .collect();
+        ports.sort_unstable();
+        std::iter::once(Slot::Class)
+            .chain(ports.into_iter().map(Slot::Own))
+            .filter_map(|slot| Server::recorded(places, slot))
+            .collect()
+    }
+
+    /// The server that runs on `port`, if `switch` started one.
+    fn on_port(places: &Places, port: u16) -> Option<Server> {
+        Server::all(places)
+            .into_iter()
+            .find(|server| server.port == port && server.runs())
     }
 
     /// Does its process still run its binary?
@@ -241,37 +343,44 @@ impl Server {
         process::runs(self.pid, &self.binary)
     }
 
-    /// Removes the record, and the copies of binaries no server runs any more.
-    pub(crate) fn forget(places: &Places) {
-        let _ = fs::remove_file(places.state_file());
-        remove_old_copies(places, None);
+    /// Removes the record of `slot`, and the copies of binaries it ran.
+    pub(crate) fn forget(places: &Places, slot: Slot) {
+        let _ = fs::remove_file(places.record_file(slot));
+        remove_old_copies(places, slot, None);
     }
 
-    fn from_json(v: &Value) -> Option<Server> {
+    fn from_json(v: &Value, slot: Slot) -> Option<Server> {
         Some(Server {
+            slot,
             pid: v["pid"].as_u64()?.try_into().ok()?,
             step: v["step"].as_str()?.to_string(),
             port: v["port"].as_u64()?.try_into().ok()?,
             binary: v["binary"].as_str()?.into(),
             database: v["database"].as_str()?.into(),
             watcher: v["watcher"].as_u64().and_then(|pid| pid.try_into().ok()),
+            seed: v["seed"].as_bool().unwrap_or(false),
+            exercise: v["exercise"].as_bool().unwrap_or(false),
         })
     }
 
-    fn save(&self, places: &Places) -> Result<(), String> {
+    pub(crate) fn save(&self, places: &Places) -> Result<(), String> {
         let mut record = json!({
             "pid": self.pid,
             "step": self.step,
             "port": self.port,
             "binary": self.binary,
             "database": self.database,
+            "seed": self.seed,
         });
         if let Some(watcher) = self.watcher {
             record["watcher"] = watcher.into();
         }
+        if self.exercise {
+            record["exercise"] = true.into();
+        }
         // Written beside it, then renamed over it: a reader sees the old
         // record or the new one, never a missing or half-written file.
-        let path = places.state_file();
+        let path = places.record_file(self.slot);
         let temporary = path.with_extension(format!("json.{}.tmp", std::process::id()));
         fs::write(&temporary, format!("{record:#}\n"))
             .and_then(|()| fs::rename(&temporary, &path))
@@ -285,50 +394,118 @@ impl Server {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// How a learner stops it.
+    pub(crate) fn stop_command(&self) -> String {
+        match self.slot {
+            Slot::Class => "scripts/switch stop".to_string(),
+            Slot::Own(port) => format!("scripts/switch stop --port {port}"),
+        }
+    }
+
+    /// "s14 on port 5722 (watched)", for messages.
+    pub(crate) fn described(&self) -> String {
+        let what = match (self.exercise, self.watcher.is_some()) {
+            (true, _) => ", an exercise's copy",
+            (false, true) => ", watched",
+            (false, false) => "",
+        };
+        format!("{} on port {}{what}", self.step, self.port)
+    }
+
     /// Stops the process; the record stays until it is replaced or forgotten.
     pub(crate) fn stop(&self) -> Result<(), String> {
         process::stop(self.pid, &self.binary)
     }
 }
 
+/// `04` for `s04`: how steps are written on the scripts' command lines.
+pub(crate) fn short(step: &str) -> &str {
+    step.strip_prefix('s').unwrap_or(step)
+}
+
 // ---------------------------------------------------------- the commands
 
-/// `switch`: the steps, their titles, and which one runs.
+/// `switch`: the steps, their titles, and which ones run.
 fn list(places: &Places) -> Result<(), String> {
     let steps = steps::all(&places.root)?;
-    let running = Server::running(places);
-    println!("The tutorial's steps (* = running):");
+    let running: Vec<Server> = Server::all(places)
+        .into_iter()
+        .filter(Server::runs)
+        .collect();
+    println!("The tutorial's steps (* = the class's server runs it, + = another server):");
     for step in &steps {
-        let mark = match &running {
-            Some(server) if server.step == step.name => "*",
-            _ => " ",
+        let mark = match running.iter().find(|server| server.step == step.name) {
+            Some(server) if server.slot == Slot::Class => "*",
+            Some(_) => "+",
+            None => " ",
         };
         println!("{mark} {:<5} {}", step.name, step.title());
     }
-    match running {
-        Some(server) => println!(
-            "\n{} runs on {}  (scripts/switch stop stops it)",
+    println!();
+    if running.is_empty() {
+        println!("No step is running. Start one with: scripts/switch 04");
+    }
+    for server in &running {
+        let role = match (server.slot, server.exercise) {
+            (Slot::Class, _) => "the class's server",
+            (Slot::Own(_), true) => "an exercise's copy, a server of its own",
+            (Slot::Own(_), false) => "a server of its own",
+        };
+        let watched = if server.watcher.is_some() {
+            ", watched"
+        } else {
+            ""
+        };
+        let seeded = if server.seed { ", seeded" } else { "" };
+        println!(
+            "{} runs on {}: {role}{watched}{seeded}  ({} stops it)",
             server.step,
-            server.url()
-        ),
-        None => println!("\nNo step is running. Start one with: scripts/switch 04"),
+            server.url(),
+            server.stop_command()
+        );
     }
     Ok(())
 }
 
-/// `switch stop`
-fn stop(places: &Places) -> Result<(), String> {
-    match Server::running(places) {
+/// The slot that `--port N` names for `stop` and `logs`: a server of its
+/// own on that port, or the class's if it is there.
+fn slot_of(places: &Places, port: Option<u16>) -> Slot {
+    match port {
+        None => Slot::Class,
+        Some(port) if Server::recorded(places, Slot::Own(port)).is_some() => Slot::Own(port),
+        Some(port) if Server::recorded(places, Slot::Class).is_some_and(|s| s.port == port) => {
+            Slot::Class
+        }
+        Some(port) => Slot::Own(port),
+    }
+}
+
+/// `switch stop [--port N]`: the class's server, or the one on port N, and
+/// nothing else.
+fn stop(places: &Places, port: Option<u16>) -> Result<(), String> {
+    let slot = slot_of(places, port);
+    match Server::running(places, slot) {
         Some(server) => {
             server.stop()?;
-            Server::forget(places);
-            println!("stopped {} (process {})", server.step, server.pid);
+            Server::forget(places, slot);
+            println!("stopped {} (process {})", server.described(), server.pid);
         }
         None => {
             // A record left by a server that died is cleared here.
-            Server::forget(places);
-            println!("no step is running");
+            Server::forget(places, slot);
+            match port {
+                Some(port) => println!("no step is running on port {port}"),
+                None => println!("no step is running"),
+            }
         }
+    }
+    // The others go on: say so, and how to stop them.
+    for other in Server::all(places).iter().filter(|s| s.runs()) {
+        println!(
+            "{} goes on ({} stops it)",
+            other.described(),
+            other.stop_command()
+        );
     }
     Ok(())
 }
@@ -341,23 +518,59 @@ pub(crate) struct Started {
     pub(crate) built: PathBuf,
     /// The server's process, whose exit status `switch --watch` collects.
     pub(crate) child: Child,
+    /// A server ran on that slot before and was replaced: a watch then
+    /// leaves the class a server when it ends.
+    pub(crate) took_over: bool,
+}
+
+/// Which record `switch 04` writes. Without `--port` it is the class's
+/// server. `--port N` names a server of its own that runs on N, if there is
+/// one (a switch moves only the server on its port); with `--watch`, a
+/// port other than the running class server's starts a server of its own;
+/// otherwise it is the class's server, moved to port N.
+fn slot_for(places: &Places, wanted: &Wanted) -> Slot {
+    let Some(port) = wanted.port else {
+        return Slot::Class;
+    };
+    if Server::running(places, Slot::Own(port)).is_some() {
+        return Slot::Own(port);
+    }
+    if wanted.watch && Server::running(places, Slot::Class).is_some_and(|class| class.port != port)
+    {
+        return Slot::Own(port);
+    }
+    Slot::Class
 }
 
 /// `switch 04`: build, stop the old server, start the new one, wait for it.
 /// What usually fails (a typo in the step, a busy port, a compile error) is
 /// checked before anything is changed, and leaves the running server as it was.
 /// `watcher`: the process of the `switch --watch` that will restart it, if any.
-fn run(
-    places: &Places,
-    wanted: &str,
-    fresh: bool,
-    seed: bool,
-    port: u16,
-    watcher: Option<u32>,
-) -> Result<Started, String> {
+fn run(places: &Places, wanted: &Wanted, watcher: Option<u32>) -> Result<Started, String> {
     let steps = steps::all(&places.root)?;
-    let step = steps::find(&steps, wanted)?;
-    let running = Server::running(places);
+    let step = steps::find(&steps, &wanted.step)?;
+    let slot = slot_for(places, wanted);
+    let class = Server::recorded(places, Slot::Class);
+    let before = Server::recorded(places, slot);
+    let running = before.clone().filter(Server::runs);
+    if let Some(exercise) = running.as_ref().filter(|server| server.exercise) {
+        return Err(format!(
+            "port {} serves {}, an exercise's copy (scripts/exercise run in another \
+             terminal): Ctrl-C there first, or pick another port",
+            exercise.port, exercise.step
+        ));
+    }
+    // What was not asked is kept: the port and the seeding of the server
+    // replaced. A server of its own starts with the class's seeding.
+    let port = wanted
+        .port
+        .or(before.as_ref().map(|server| server.port))
+        .unwrap_or(DEFAULT_PORT);
+    let seed = wanted
+        .seed
+        .or(before.as_ref().map(|server| server.seed))
+        .or(class.as_ref().map(|server| server.seed))
+        .unwrap_or(false);
     let unchanged = match &running {
         Some(old) => format!("{} still runs on {}", old.step, old.url()),
         None => "nothing was started".to_string(),
@@ -366,13 +579,36 @@ fn run(
     // 1. The port must be free, or be the one of the server we are replacing.
     let port_is_ours = running.as_ref().is_some_and(|old| old.port == port);
     if !port_is_ours && port_is_taken(port) {
+        let user = match Server::on_port(places, port) {
+            Some(other) => format!(
+                "{}, which switch started ({} stops it)",
+                other.described(),
+                other.stop_command()
+            ),
+            None => "another program".to_string(),
+        };
         return Err(format!(
-            "port {port} is already in use by another program ({unchanged}).\n\
+            "port {port} is already in use by {user} ({unchanged}).\n\
              Stop that program, or pick another port: scripts/switch {} --port {}\n\
              (to see which program it is: `lsof -i :{port}` on macOS and Linux, \
              `netstat -ano | findstr :{port}` on Windows)",
-            step.name,
+            short(&step.name),
             port.checked_add(1).unwrap_or(DEFAULT_PORT + 1),
+        ));
+    }
+    let database = places.database(&step.name);
+    if wanted.fresh
+        && let Some(other) = Server::all(places).into_iter().find(|other| {
+            other.database == database
+                && other.runs()
+                && running.as_ref().is_none_or(|r| r.pid != other.pid)
+        })
+    {
+        return Err(format!(
+            "--fresh would delete the database that {} uses: stop it first ({}), \
+             or leave out --fresh ({unchanged})",
+            other.described(),
+            other.stop_command()
         ));
     }
 
@@ -380,75 +616,223 @@ fn run(
     // The server runs a copy of the binary, so cargo may rebuild a step that
     // runs, even on Windows, where a running .exe cannot be replaced.
     eprintln!("building {} ...", step.name);
-    let built = build(places, step).map_err(|why| format!("{why}\n({unchanged})"))?;
+    let built = build(step).map_err(|why| format!("{why}\n({unchanged})"))?;
     let binary =
-        copy_binary(places, step, &built).map_err(|why| format!("{why}\n({unchanged})"))?;
+        copy_binary(places, slot, step, &built).map_err(|why| format!("{why}\n({unchanged})"))?;
 
     // 3. Stop the old server, scratch the database if asked, start the new one.
     // Its record stays until the new one replaces it (or `start` fails).
     if let Some(old) = &running {
         old.stop()?;
     }
-    let database = places.database(&step.name);
-    if fresh {
+    if slot == Slot::Class
+        && let Some(stale) = Server::recorded(places, Slot::Own(port))
+        && !stale.runs()
+    {
+        // A record of a server of its own that is gone, on the port the
+        // class moves to: the class's server is the one there now.
+        Server::forget(places, stale.slot);
+    }
+    if wanted.fresh {
         remove_database(&database)?;
     }
     let existed = database.exists();
-    let (server, child) = start(places, step, &binary, &database, port, watcher)
-        .inspect_err(|_| remove_old_copies(places, None))?;
+    let template = Server {
+        slot,
+        pid: 0,
+        step: step.name.clone(),
+        port,
+        binary: binary.clone(),
+        database: database.clone(),
+        watcher,
+        seed,
+        exercise: false,
+    };
+    let (server, child) =
+        start(places, &template).inspect_err(|_| remove_old_copies(places, slot, None))?;
     // A step that uses a database has opened (or created) it before answering.
     let database_note = match (existed, database.exists()) {
+        (_, true) if wanted.fresh => "  (emptied: --fresh)",
         (true, _) => "",
         (false, true) => "  (new)",
         (false, false) => "  (this step has no database yet)",
     };
-
-    remove_old_copies(places, Some(&binary));
+    remove_old_copies(places, slot, Some(&binary));
 
     // 4. Sample data, through the step's own API.
-    let seeded = seed.then(|| seed_sample_data(step, &database, port));
+    let seeded = seed.then(|| seed::sample_data(&step.name, &database, port));
 
-    println!("{} runs in the background: {}", step.name, step.title());
+    // 5. The summary: its first line says where, whether seeded, and what
+    // changed since the step that ran before.
+    let mut headline = format!(
+        "{} runs on port {port}, {}",
+        step.name,
+        if seed { "seeded" } else { "not seeded" }
+    );
+    if let Slot::Own(_) = slot
+        && let Some(class) = Server::running(places, Slot::Class)
+    {
+        headline.push_str(&format!(
+            ", a server of its own beside the class's ({} on port {})",
+            class.step, class.port
+        ));
+    }
+    match &before {
+        Some(old) if old.step != step.name && !old.exercise => headline.push_str(&format!(
+            "; since {}: scripts/diff {} {} --code",
+            old.step,
+            short(&old.step),
+            short(&step.name)
+        )),
+        _ => {}
+    }
+    println!("{headline}");
+    println!("  step      {}: {}", short(&step.name), step.title());
     println!("  url       {}", server.url());
     println!("  database  {}{database_note}", places.shown(&database));
-    println!(
-        "  log       {}  (scripts/switch logs follows it)",
-        places.shown(&places.log_file())
-    );
     match seeded {
         Some(Ok(report)) => println!("  seeded    {report}"),
         Some(Err(why)) => return Err(format!("seeding failed: {why}")),
         None => {}
+    }
+    let follow = match slot {
+        Slot::Class => "scripts/switch logs".to_string(),
+        Slot::Own(port) => format!("scripts/switch logs --port {port}"),
+    };
+    println!(
+        "  log       {}  ({follow} follows it)",
+        places.shown(&places.log_file(slot))
+    );
+    if slot == Slot::Class && (port != DEFAULT_PORT || seed) {
+        let mut kept = format!("--port {port}");
+        let mut change = format!("--port {DEFAULT_PORT}");
+        if seed {
+            kept.push_str(" --seed");
+            change.push_str(", --no-seed");
+        }
+        println!("  kept      {kept} for the next switches ({change} to change)");
     }
     Ok(Started {
         step: step.clone(),
         server,
         built,
         child,
+        took_over: running.is_some(),
     })
 }
 
+/// `scripts/exercise run --watch` (or `--seed`): a learner's copy of a step,
+/// `step` (its crate, `exercises/work/<name>/`), served as `switch` serves a
+/// step, on a port of its own with its own database, seeded if asked; then
+/// in the foreground until Ctrl-C, rebuilt and restarted on each save when
+/// `watch_files`.
+pub(crate) fn serve_copy(
+    step: &Step,
+    database: &Path,
+    port: u16,
+    seed: bool,
+    watch_files: bool,
+) -> Result<(), String> {
+    let places = Places::new();
+    let slot = Slot::Own(port);
+    if port_is_taken(port) {
+        let user = match Server::on_port(&places, port) {
+            Some(other) => format!(
+                "{}, which switch started ({} stops it)",
+                other.described(),
+                other.stop_command()
+            ),
+            None => "another program".to_string(),
+        };
+        return Err(format!(
+            "port {port} is already in use by {user}: pick another one, e.g. --port {}",
+            port.checked_add(1).unwrap_or(DEFAULT_PORT + 1)
+        ));
+    }
+    watch::catch_ctrl_c();
+    eprintln!("building {} ...", step.name);
+    let built = build(step)?;
+    let binary = copy_binary(&places, slot, step, &built)?;
+    let template = Server {
+        slot,
+        pid: 0,
+        step: step.name.clone(),
+        port,
+        binary: binary.clone(),
+        database: database.to_path_buf(),
+        watcher: Some(std::process::id()),
+        seed,
+        exercise: true,
+    };
+    let (server, child) = start(&places, &template)?;
+    remove_old_copies(&places, slot, Some(&binary));
+    let seeded = seed.then(|| seed::sample_data(&step.name, database, port));
+    println!(
+        "{} runs on port {port}, {}",
+        step.name,
+        if seed { "seeded" } else { "not seeded" }
+    );
+    println!("  copy      {}: {}", places.shown(&step.dir), step.title());
+    println!("  url       {}", server.url());
+    println!("  database  {}", places.shown(database));
+    match seeded {
+        Some(Ok(report)) => println!("  seeded    {report}"),
+        Some(Err(why)) => {
+            let _ = server.stop();
+            Server::forget(&places, slot);
+            return Err(format!("seeding failed: {why}"));
+        }
+        None => {}
+    }
+    println!(
+        "  log       {}  (scripts/switch logs --port {port} follows it)",
+        places.shown(&places.log_file(slot))
+    );
+    let started = Started {
+        step: step.clone(),
+        server,
+        built,
+        child,
+        took_over: false,
+    };
+    watch::watch(&places, started, watch_files)
+}
+
 /// Is something listening on `port`, or holding it?
-fn port_is_taken(port: u16) -> bool {
+pub(crate) fn port_is_taken(port: u16) -> bool {
     let address = ([127, 0, 0, 1], port).into();
     TcpStream::connect_timeout(&address, Duration::from_millis(500)).is_ok()
         || TcpListener::bind(address).is_err()
 }
 
 /// `cargo build -p s04`, showing cargo's messages; answers the binary's path.
-pub(crate) fn build(places: &Places, step: &Step) -> Result<PathBuf, String> {
+/// cargo runs in the step's folder: for a step, its workspace is the
+/// tutorial's; an exercise's copy is a workspace of its own, whose
+/// `.cargo/config.toml` sends the build to the tutorial's target/.
+pub(crate) fn build(step: &Step) -> Result<PathBuf, String> {
+    let mut built = cargo_build(&step.dir, &[step])?;
+    built.pop().map(|(_, binary)| binary).ok_or_else(|| {
+        format!(
+            "cargo built {} but did not say where its binary is",
+            step.name
+        )
+    })
+}
+
+/// `cargo build -p s03 -p s04 ...` in one go, from `folder`; answers each
+/// step's binary, as (step, path).
+pub(crate) fn cargo_build(
+    folder: &Path,
+    steps: &[&Step],
+) -> Result<Vec<(String, PathBuf)>, String> {
     // `cargo run` tells the programs it runs which cargo it is.
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let output = Command::new(&cargo)
-        .current_dir(&places.root)
-        .args([
-            "build",
-            "--quiet",
-            "--package",
-            &step.name,
-            "--bin",
-            &step.name,
-        ])
+    let mut command = Command::new(&cargo);
+    command.current_dir(folder).args(["build", "--quiet"]);
+    for step in steps {
+        command.args(["--package", &step.name, "--bin", &step.name]);
+    }
+    let output = command
         // Errors and warnings still go to the terminal, as usual; the JSON
         // lines on stdout say where the binary is (target/debug/s04, .exe on Windows).
         .arg("--message-format=json-render-diagnostics")
@@ -457,30 +841,37 @@ pub(crate) fn build(places: &Places, step: &Step) -> Result<PathBuf, String> {
         .output()
         .map_err(|e| format!("cannot run {}: {e}", cargo.to_string_lossy()))?;
     if !output.status.success() {
+        let names: Vec<&str> = steps.iter().map(|step| step.name.as_str()).collect();
+        let which = match names.as_slice() {
+            [one] => one.to_string(),
+            _ => "the steps".to_string(),
+        };
         return Err(format!(
-            "{} does not build: cargo's messages are above",
-            step.name
+            "{which} does not build: cargo's messages are above"
         ));
     }
-    String::from_utf8_lossy(&output.stdout)
+    Ok(String::from_utf8_lossy(&output.stdout)
         .lines()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .find(|message| {
-            message["reason"] == "compiler-artifact" && message["target"]["name"] == *step.name
+        .filter(|message| message["reason"] == "compiler-artifact")
+        .filter_map(|artifact| {
+            let name = artifact["target"]["name"].as_str()?;
+            steps.iter().find(|step| step.name == name)?;
+            let binary = artifact["executable"].as_str()?;
+            Some((name.to_string(), PathBuf::from(binary)))
         })
-        .and_then(|artifact| artifact["executable"].as_str().map(PathBuf::from))
-        .ok_or_else(|| {
-            format!(
-                "cargo built {} but did not say where its binary is",
-                step.name
-            )
-        })
+        .collect())
 }
 
 /// Copies the binary cargo built to `.switch/bin/<step>-<n>` (`.exe` on
 /// Windows), a new name each time: the copy a server runs cannot be replaced.
-pub(crate) fn copy_binary(places: &Places, step: &Step, built: &Path) -> Result<PathBuf, String> {
-    let folder = places.bin_dir();
+pub(crate) fn copy_binary(
+    places: &Places,
+    slot: Slot,
+    step: &Step,
+    built: &Path,
+) -> Result<PathBuf, String> {
+    let folder = places.bin_dir(slot);
     fs::create_dir_all(&folder).map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -495,15 +886,19 @@ pub(crate) fn copy_binary(places: &Places, step: &Step, built: &Path) -> Result<
     Ok(copy)
 }
 
-/// Removes the copies in `.switch/bin/` but `keep`. A copy that still runs
-/// cannot be removed on Windows: it is tried again at the next switch.
-pub(crate) fn remove_old_copies(places: &Places, keep: Option<&Path>) {
-    let Ok(entries) = fs::read_dir(places.bin_dir()) else {
+/// Removes the copies of a slot's folder but `keep` and the one its record
+/// names. A copy that still runs cannot be removed on Windows: it is tried
+/// again at the next switch. Each slot has its folder: a watch rebuilding
+/// beside the class never removes the copy a switch is about to start.
+pub(crate) fn remove_old_copies(places: &Places, slot: Slot, keep: Option<&Path>) {
+    let recorded = Server::recorded(places, slot).map(|server| server.binary);
+    let Ok(entries) = fs::read_dir(places.bin_dir(slot)) else {
         return;
     };
     for entry in entries.flatten() {
-        if keep != Some(entry.path().as_path()) {
-            let _ = fs::remove_file(entry.path());
+        let path = entry.path();
+        if path.is_file() && keep != Some(path.as_path()) && recorded.as_ref() != Some(&path) {
+            let _ = fs::remove_file(path);
         }
     }
 }
@@ -523,26 +918,51 @@ fn remove_database(database: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Starts the step's binary in the background and waits until it answers.
-/// When it does not, its record and `binary` are removed (other copies are
-/// kept: `switch --watch` starts the previous one again). The `Child` is for
-/// `switch --watch`, which outlives the servers it starts and must collect
-/// their exit status.
-pub(crate) fn start(
-    places: &Places,
-    step: &Step,
-    binary: &Path,
-    database: &Path,
-    port: u16,
-    watcher: Option<u32>,
-) -> Result<(Server, Child), String> {
-    let log_path = places.log_file();
+/// Starts the server `template` describes (its binary, step, port,
+/// database, slot: everything but the process id) in the background and
+/// waits until it answers. When it does not, its record and binary are
+/// removed (other copies are kept: `switch --watch` starts the previous one
+/// again). The `Child` is for `switch --watch`, which outlives the servers it
+/// starts and must collect their exit status.
+pub(crate) fn start(places: &Places, template: &Server) -> Result<(Server, Child), String> {
+    let log_path = places.log_file(template.slot);
     if let Some(folder) = log_path.parent() {
         fs::create_dir_all(folder)
             .map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
     }
     let log = File::create(&log_path)
         .map_err(|e| format!("cannot create {}: {e}", log_path.display()))?;
+    let mut child = spawn(&template.binary, template.port, &template.database, &log)?;
+    let server = Server {
+        pid: child.id(),
+        ..template.clone()
+    };
+    // Recorded at once, so that `switch stop` finds it even if we are interrupted.
+    server.save(places)?;
+
+    if let Err(why) = wait_until_it_answers(&mut child, server.port) {
+        let _ = child.kill();
+        let _ = child.wait();
+        let _ = fs::remove_file(places.record_file(server.slot));
+        let _ = fs::remove_file(&server.binary);
+        return Err(format!(
+            "{} did not start: {why}. The end of its log ({}):\n{}",
+            server.step,
+            places.shown(&log_path),
+            log_tail(&log_path)
+        ));
+    }
+    Ok((server, child))
+}
+
+/// Starts `binary` on `port` with `database`, in the background, its output
+/// going to `log`.
+pub(crate) fn spawn(
+    binary: &Path,
+    port: u16,
+    database: &Path,
+    log: &File,
+) -> Result<Child, String> {
     let port_text = port.to_string();
     let args = [
         OsStr::new("--port"),
@@ -550,39 +970,20 @@ pub(crate) fn start(
         OsStr::new("--db"),
         database.as_os_str(),
     ];
-    let mut child = process::spawn_detached(binary, &args, &log)
-        .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
-    let server = Server {
-        pid: child.id(),
-        step: step.name.clone(),
-        port,
-        binary: binary.to_path_buf(),
-        database: database.to_path_buf(),
-        watcher,
-    };
-    // Recorded at once, so that `switch stop` finds it even if we are interrupted.
-    server.save(places)?;
+    process::spawn_detached(binary, &args, log)
+        .map_err(|e| format!("cannot start {}: {e}", binary.display()))
+}
 
-    if let Err(why) = wait_until_it_answers(&mut child, port) {
-        let _ = child.kill();
-        let _ = child.wait();
-        let _ = fs::remove_file(places.state_file());
-        let _ = fs::remove_file(binary);
-        let log = fs::read_to_string(&log_path).unwrap_or_default();
-        let tail: Vec<&str> = log.lines().rev().take(15).collect();
-        let tail: Vec<&str> = tail.into_iter().rev().collect();
-        return Err(format!(
-            "{} did not start: {why}. The end of its log ({}):\n{}",
-            step.name,
-            places.shown(&log_path),
-            tail.join("\n")
-        ));
-    }
-    Ok((server, child))
+/// The last 15 lines of a log.
+pub(crate) fn log_tail(path: &Path) -> String {
+    let log = fs::read_to_string(path).unwrap_or_default();
+    let tail: Vec<&str> = log.lines().rev().take(15).collect();
+    let tail: Vec<&str> = tail.into_iter().rev().collect();
+    tail.join("\n")
 }
 
 /// Polls `GET /` (every step answers something there) until an answer comes.
-fn wait_until_it_answers(child: &mut Child, port: u16) -> Result<(), String> {
+pub(crate) fn wait_until_it_answers(child: &mut Child, port: u16) -> Result<(), String> {
     let http = agent(Duration::from_secs(2));
     let url = format!("http://127.0.0.1:{port}/");
     let deadline = Instant::now() + START_TIMEOUT;
@@ -605,7 +1006,7 @@ fn wait_until_it_answers(child: &mut Child, port: u16) -> Result<(), String> {
 }
 
 /// An HTTP client that reports every status as an answer, not as an error.
-fn agent(timeout: Duration) -> ureq::Agent {
+pub(crate) fn agent(timeout: Duration) -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
@@ -614,105 +1015,11 @@ fn agent(timeout: Duration) -> ureq::Agent {
         .new_agent()
 }
 
-/// `--seed`: the tutorial's sample users, then its sample messages, created
-/// through the step's API as the lessons' httpie commands do. What the step
-/// has is read from its database, which it set up before answering: users
-/// go into a `users` table that is empty, messages into a `messages` table
-/// that exists and is empty. A table with rows is left alone.
-fn seed_sample_data(step: &Step, database: &Path, port: u16) -> Result<String, String> {
-    let Some(users_before) = count_rows(database, "users")? else {
-        return Ok(format!("nothing: {} has no users table yet", step.name));
-    };
-    let http = agent(Duration::from_secs(10));
-    let post = |path: &str, body: Value| -> Result<bool, String> {
-        let mut reply = http
-            .post(format!("http://127.0.0.1:{port}{path}"))
-            .send_json(&body)
-            .map_err(|e| format!("POST {path}: {e}"))?;
-        match reply.status().as_u16() {
-            200..=299 => Ok(true),
-            404 | 405 => Ok(false),
-            status => Err(format!(
-                "POST {path} {body} answered {status}: {}",
-                reply.body_mut().read_to_string().unwrap_or_default()
-            )),
-        }
-    };
-
-    let users = if users_before > 0 {
-        format!("no users: the database already has {users_before} (--fresh --seed starts over)")
-    } else {
-        for (name, email, nickname) in USERS {
-            let user = json!({ "name": name, "email": email, "nickname": nickname });
-            if !post("/api/users", user)? {
-                return Ok(format!("nothing: {} has no POST /api/users yet", step.name));
-            }
-        }
-        format!("{} users", USERS.len())
-    };
-
-    let messages = match count_rows(database, "messages")? {
-        None => return Ok(format!("{users} ({} has no messages yet)", step.name)),
-        Some(0) => {
-            for (author_id, recipient_id, content) in MESSAGES {
-                let message = json!({
-                    "author_id": author_id,
-                    "recipient_id": recipient_id,
-                    "content": content,
-                });
-                if !post("/api/messages", message)? {
-                    return Ok(format!(
-                        "{users} ({} has no POST /api/messages yet)",
-                        step.name
-                    ));
-                }
-            }
-            format!("{} messages", MESSAGES.len())
-        }
-        Some(n) => format!("no messages: the database already has {n}"),
-    };
-    Ok(format!("{users}, {messages}"))
-}
-
-/// How many rows `table` has in the step's database; `None` when the database
-/// or the table does not exist. A connection of its own, read-only and
-/// closed at once, so the running step is never kept waiting.
-fn count_rows(database: &Path, table: &str) -> Result<Option<i64>, String> {
-    use rusqlite::{Connection, OpenFlags, OptionalExtension};
-    if !database.exists() {
-        return Ok(None);
-    }
-    let failed = |e: rusqlite::Error| format!("cannot read {}: {e}", database.display());
-    let connection =
-        Connection::open_with_flags(database, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(failed)?;
-    connection
-        .busy_timeout(Duration::from_secs(2))
-        .map_err(failed)?;
-    let exists = connection
-        .query_row(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
-            [table],
-            |_| Ok(()),
-        )
-        .optional()
-        .map_err(failed)?
-        .is_some();
-    if !exists {
-        return Ok(None);
-    }
-    // `table` is one of our two names, never the learner's input.
-    let count = connection
-        .query_row(&format!("SELECT count(*) FROM {table}"), [], |row| {
-            row.get(0)
-        })
-        .map_err(failed)?;
-    Ok(Some(count))
-}
-
-/// `switch logs`: prints the log as it grows, like `tail -f`, and goes on
-/// with the next step's log after a switch.
-fn follow_log(places: &Places) -> Result<(), String> {
-    let path = places.log_file();
+/// `switch logs [--port N]`: prints the log as it grows, like `tail -f`,
+/// and goes on with the next step's log after a switch.
+fn follow_log(places: &Places, port: Option<u16>) -> Result<(), String> {
+    let slot = slot_of(places, port);
+    let path = places.log_file(slot);
     if !path.exists() {
         return Err("no log yet: start a step first, e.g. scripts/switch 04".to_string());
     }
@@ -720,7 +1027,7 @@ fn follow_log(places: &Places) -> Result<(), String> {
         "following {} (Ctrl-C stops following; the server keeps running)",
         places.shown(&path)
     );
-    let running = || Server::running(places).map(|server| (server.pid, server.step));
+    let running = || Server::running(places, slot).map(|server| (server.pid, server.step));
     let mut following = running();
     // Start with the last lines, as `tail -f` does.
     let text = fs::read_to_string(&path).unwrap_or_default();
@@ -763,40 +1070,61 @@ mod tests {
         line.split_whitespace().map(String::from).collect()
     }
 
+    fn run(step: &str, port: Option<u16>, seed: Option<bool>, fresh: bool, watch: bool) -> Action {
+        Action::Run(Wanted {
+            step: step.into(),
+            port,
+            seed,
+            fresh,
+            watch,
+        })
+    }
+
     #[test]
     fn the_command_line_is_understood() {
         assert_eq!(parse(args("")), Ok(Action::List));
-        assert_eq!(parse(args("stop")), Ok(Action::Stop));
-        assert_eq!(parse(args("logs")), Ok(Action::Logs));
+        assert_eq!(parse(args("stop")), Ok(Action::Stop { port: None }));
+        assert_eq!(
+            parse(args("stop --port 5722")),
+            Ok(Action::Stop { port: Some(5722) })
+        );
+        assert_eq!(parse(args("logs")), Ok(Action::Logs { port: None }));
+        assert_eq!(
+            parse(args("reset")),
+            Ok(Action::Reset {
+                seed: false,
+                undo: false
+            })
+        );
+        assert_eq!(
+            parse(args("reset --seed")),
+            Ok(Action::Reset {
+                seed: true,
+                undo: false
+            })
+        );
+        assert_eq!(
+            parse(args("reset --undo")),
+            Ok(Action::Reset {
+                seed: false,
+                undo: true
+            })
+        );
         assert_eq!(
             parse(args("04 --fresh --port=5002")),
-            Ok(Action::Run {
-                step: "04".into(),
-                fresh: true,
-                seed: false,
-                port: 5002,
-                watch: false,
-            })
+            Ok(run("04", Some(5002), None, true, false))
         );
         assert_eq!(
             parse(args("--seed s04")),
-            Ok(Action::Run {
-                step: "s04".into(),
-                fresh: false,
-                seed: true,
-                port: 5001,
-                watch: false,
-            })
+            Ok(run("s04", None, Some(true), false, false))
+        );
+        assert_eq!(
+            parse(args("04 --no-seed")),
+            Ok(run("04", None, Some(false), false, false))
         );
         assert_eq!(
             parse(args("07 --watch")),
-            Ok(Action::Run {
-                step: "07".into(),
-                fresh: false,
-                seed: false,
-                port: 5001,
-                watch: true,
-            })
+            Ok(run("07", None, None, false, true))
         );
     }
 
@@ -807,7 +1135,28 @@ mod tests {
         assert!(parse(args("04 --port")).unwrap_err().contains("--port"));
         assert!(parse(args("--fresh")).unwrap_err().contains("need a step"));
         assert!(parse(args("--watch")).unwrap_err().contains("need a step"));
-        assert!(parse(args("stop --watch")).unwrap_err().contains("--watch"));
+        assert!(
+            parse(args("--port 5002"))
+                .unwrap_err()
+                .contains("need a step")
+        );
+        assert!(parse(args("stop --watch")).unwrap_err().contains("--port"));
+        assert!(
+            parse(args("04 --seed --no-seed"))
+                .unwrap_err()
+                .contains("not both")
+        );
+        assert!(parse(args("04 --undo")).unwrap_err().contains("reset"));
+        assert!(
+            parse(args("reset --port 5002"))
+                .unwrap_err()
+                .contains("only")
+        );
+        assert!(
+            parse(args("reset --undo --seed"))
+                .unwrap_err()
+                .contains("--undo")
+        );
         assert!(parse(args("03 04")).unwrap_err().contains("one step"));
         assert!(parse(args("04 --fast")).unwrap_err().contains("--fast"));
     }

@@ -9,9 +9,16 @@
 //! s07 rebuilt in 1.4 s, serving again (cargo build 1.0 s, restart 0.1 s)
 //! ```
 //!
-//! A switch made in another terminal (`scripts/switch 08`) rewrites
-//! `.switch/server.json`; the watch reads it twice a second and moves to the
-//! step recorded there. Ctrl-C stops watching and the server.
+//! A switch made in another terminal on the same port (`scripts/switch 08`)
+//! rewrites the watched server's record (`.switch/server.json` for the
+//! class's server, `.switch/server-<port>.json` for a server of its own);
+//! the watch reads it twice a second and moves to the step recorded there.
+//! Ctrl-C stops watching, and the server if the watch started it: a class's
+//! server that the watch took over goes on serving.
+//!
+//! `scripts/exercise run --watch` watches a learner's copy of a step the
+//! same way; `scripts/exercise run --seed` alone runs this loop without
+//! watching files, for its Ctrl-C.
 //!
 //! The system says when files change (inotify, FSEvents,
 //! ReadDirectoryChangesW, through the `notify` crate): nothing is polled.
@@ -27,14 +34,14 @@ use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 
 use crate::process;
 use crate::steps::{self, Step};
-use crate::switch::{self, Places, Server, Started};
+use crate::switch::{self, Places, Server, Slot, Started};
 
 /// How long the files must stay quiet after a save before the build starts:
 /// an editor that writes a file in several steps, or a "save all", or two
 /// saves in quick succession, give one build.
 const QUIET: Duration = Duration::from_millis(250);
 
-/// How often the loop looks at Ctrl-C and at `.switch/server.json`.
+/// How often the loop looks at Ctrl-C and at the server's record.
 const TICK: Duration = Duration::from_millis(100);
 const FOLLOW_EVERY: Duration = Duration::from_millis(500);
 
@@ -58,10 +65,15 @@ struct Watch {
     /// The servers this watch started: their exit status is collected once
     /// they are stopped, so that no finished process lingers (a zombie).
     children: Vec<Child>,
-    watcher: RecommendedWatcher,
+    /// A server ran on the watched port before the watch replaced it (the
+    /// class's): Ctrl-C then leaves the server running rather than stopping it.
+    took_over: bool,
+    /// The system's notifications of the step's files; none when only
+    /// serving (`scripts/exercise run --seed` without `--watch`).
+    watcher: Option<RecommendedWatcher>,
 }
 
-/// What a look at `.switch/server.json` found.
+/// What a look at the server's record found.
 enum Followed {
     /// Our server, or a switch half done: nothing to do.
     Same,
@@ -81,16 +93,23 @@ enum Built {
     Again,
 }
 
-/// Watches the step `switch` just started, until Ctrl-C.
-pub fn watch(places: &Places, started: Started) -> Result<(), String> {
+/// Watches the step `switch` just started, until Ctrl-C. Without
+/// `watch_files`, only serves it until Ctrl-C.
+pub fn watch(places: &Places, started: Started, watch_files: bool) -> Result<(), String> {
     let (sender, events) = mpsc::channel();
-    let watcher = notify::recommended_watcher(sender)
-        .map_err(|e| format!("cannot watch files on this system: {e}"))?;
+    let watcher = match watch_files {
+        true => Some(
+            notify::recommended_watcher(sender)
+                .map_err(|e| format!("cannot watch files on this system: {e}"))?,
+        ),
+        false => None,
+    };
     let Started {
         step,
         server,
         built,
         child,
+        took_over,
     } = started;
     let mut watch = Watch {
         canonical_dir: step.dir.clone(),
@@ -101,14 +120,27 @@ pub fn watch(places: &Places, started: Started) -> Result<(), String> {
         broken: false,
         found_gone: 0,
         children: vec![child],
+        took_over,
         watcher,
     };
     watch.watch_step()?;
-    println!(
-        "  watching  {}: src/, static/, Cargo.toml  (a save rebuilds and restarts it; \
-         Ctrl-C stops both)",
-        places.shown(&watch.step.dir)
-    );
+    let ctrl_c = if took_over {
+        format!(
+            "Ctrl-C stops watching; {} goes on serving, as a server did before",
+            watch.step.name
+        )
+    } else {
+        "Ctrl-C stops both".to_string()
+    };
+    if watch.watcher.is_some() {
+        println!(
+            "  watching  {}: src/, static/, Cargo.toml  (a save rebuilds and restarts it; \
+             {ctrl_c})",
+            places.shown(&watch.step.dir)
+        );
+    } else {
+        println!("  serving   until Ctrl-C");
+    }
 
     // The first save of a batch, and the last one.
     let mut pending: Option<(Instant, Instant)> = None;
@@ -166,7 +198,10 @@ impl Watch {
             .dir
             .canonicalize()
             .unwrap_or_else(|_| self.step.dir.clone());
-        self.watcher
+        let Some(watcher) = &mut self.watcher else {
+            return Ok(());
+        };
+        watcher
             .watch(&self.step.dir, RecursiveMode::Recursive)
             .map_err(|e| format!("cannot watch {}: {e}", self.step.dir.display()))
     }
@@ -182,15 +217,16 @@ impl Watch {
             })
     }
 
-    /// Looks at `.switch/server.json`, which a switch in another terminal
-    /// rewrites, and follows it.
+    /// Looks at the server's record, which a switch in another terminal
+    /// on the same port rewrites, and follows it.
     fn follow(&mut self, places: &Places) -> Result<Followed, String> {
         self.collect_children();
-        let Some(record) = Server::recorded(places) else {
+        let Some(record) = Server::recorded(places, self.server.slot) else {
             // Only `switch stop` (or a start that failed) removes the record.
             return Ok(Followed::End(format!(
-                "{} was stopped (scripts/switch stop): watching ends",
-                self.step.name
+                "{} was stopped ({}): watching ends",
+                self.step.name,
+                self.server.stop_command()
             )));
         };
         if let Some(watcher) = record.watcher
@@ -213,7 +249,7 @@ impl Watch {
                     println!(
                         "{} has stopped (see {}): a save rebuilds it and starts it again",
                         self.step.name,
-                        places.shown(&places.log_file())
+                        places.shown(&places.log_file(self.server.slot))
                     );
                 }
             }
@@ -224,10 +260,18 @@ impl Watch {
             return Ok(Followed::Same);
         }
         // Another terminal switched: follow its server.
+        if record.step != self.step.name && self.server.exercise {
+            return Ok(Followed::End(format!(
+                "port {} serves {} now: watching {} ends",
+                record.port, record.step, self.step.name
+            )));
+        }
         if record.step != self.step.name {
             let steps = steps::all(&places.root)?;
             let step = steps::find(&steps, &record.step)?.clone();
-            let _ = self.watcher.unwatch(&self.step.dir);
+            if let Some(watcher) = &mut self.watcher {
+                let _ = watcher.unwatch(&self.step.dir);
+            }
             self.built =
                 self.built
                     .with_file_name(format!("{}{}", step.name, std::env::consts::EXE_SUFFIX));
@@ -255,7 +299,7 @@ impl Watch {
     ) -> Result<Built, String> {
         let name = self.step.name.clone();
         let building = Instant::now();
-        let built = switch::build(places, &self.step);
+        let built = switch::build(&self.step);
         let build_time = building.elapsed();
         if ctrl_c_pressed() {
             // cargo got the Ctrl-C too: the loop stops everything.
@@ -291,7 +335,8 @@ impl Watch {
         }
 
         let restarting = Instant::now();
-        let stopped = switch::copy_binary(places, &self.step, &built)
+        let slot = self.server.slot;
+        let stopped = switch::copy_binary(places, slot, &self.step, &built)
             .and_then(|binary| self.stop_server().map(|()| binary));
         let binary = match stopped {
             Ok(binary) => binary,
@@ -300,12 +345,16 @@ impl Watch {
                 return Ok(Built::Done);
             }
         };
-        let (port, database) = (self.server.port, self.server.database.clone());
         let me = Some(std::process::id());
-        match switch::start(places, &self.step, &binary, &database, port, me) {
+        let new = Server {
+            binary: binary.clone(),
+            watcher: me,
+            ..self.server.clone()
+        };
+        match switch::start(places, &new) {
             Ok((server, child)) => {
                 self.children.push(child);
-                switch::remove_old_copies(places, Some(&binary));
+                switch::remove_old_copies(places, slot, Some(&binary));
                 self.server = server;
                 self.built = built;
                 self.built_at = built_at;
@@ -322,8 +371,11 @@ impl Watch {
                 // It builds but stops at once (a panic at start-up, say):
                 // the previous build serves again, from its copy.
                 eprintln!("{why}");
-                let previous = self.server.binary.clone();
-                match switch::start(places, &self.step, &previous, &database, port, me) {
+                let previous = Server {
+                    watcher: me,
+                    ..self.server.clone()
+                };
+                match switch::start(places, &previous) {
                     Ok((server, child)) => {
                         self.children.push(child);
                         self.server = server;
@@ -371,22 +423,47 @@ impl Watch {
         saved
     }
 
-    /// Ctrl-C: the server goes too, if it is still the one recorded.
+    /// Ctrl-C: the server goes too, if it is still the one recorded and
+    /// the watch started it. A class's server that the watch took over
+    /// (`switch 14 --watch` on the class's port) goes on serving the class,
+    /// as it did before the watch: only the watching ends.
     fn finish(&mut self, places: &Places) -> Result<(), String> {
-        let recorded = Server::recorded(places).is_some_and(|r| r.pid == self.server.pid);
-        self.server.stop()?;
-        if recorded {
-            Server::forget(places);
+        let slot = self.server.slot;
+        let recorded = Server::recorded(places, slot).is_some_and(|r| r.pid == self.server.pid);
+        let keep = self.took_over && slot == Slot::Class && recorded && self.server.runs();
+        if keep {
+            let unwatched = Server {
+                watcher: None,
+                ..self.server.clone()
+            };
+            unwatched.save(places)?;
+        } else {
+            self.server.stop()?;
+            if recorded {
+                Server::forget(places, slot);
+            }
         }
         // A server stopped earlier that still finishes its connections
         // (a step with WebSockets may take a while) goes now.
         for child in &mut self.children {
+            if keep && child.id() == self.server.pid {
+                continue;
+            }
             if let Ok(None) = child.try_wait() {
                 let _ = child.kill();
             }
             let _ = child.wait();
         }
-        println!("stopped watching; {} stopped", self.step.name);
+        if keep {
+            println!(
+                "stopped watching; {} goes on serving on {} ({} stops it)",
+                self.step.name,
+                self.server.url(),
+                self.server.stop_command()
+            );
+        } else {
+            println!("stopped watching; {} stopped", self.step.name);
+        }
         Ok(())
     }
 }

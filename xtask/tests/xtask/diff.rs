@@ -73,3 +73,50 @@ fn code_leaves_the_tests_out() {
     assert!(code.contains("steps/s04/static/style.css"), "{code}");
     assert!(!code.contains("tests/"), "{code}");
 }
+
+/// The title of a real step: its Cargo.toml's description after the
+/// "Step NN of the Rust chat tutorial: " prefix.
+fn title(step: &str) -> String {
+    let manifest = crate::common::real_workspace()
+        .join("steps")
+        .join(step)
+        .join("Cargo.toml");
+    let manifest = std::fs::read_to_string(manifest).unwrap();
+    let line = manifest
+        .lines()
+        .find(|line| line.starts_with("description = "))
+        .unwrap();
+    let (_, title) = line.split_once(": ").unwrap();
+    title.trim_end_matches('"').to_string()
+}
+
+#[test]
+fn a_diff_over_several_steps_lists_them_with_their_titles_first() {
+    let shown = stdout(&diff(&["04", "07", "--stat"]));
+    let expected = format!(
+        "s04 -> s07: 3 steps\n  s05   {}\n  s06   {}\n  s07   {}\n\n",
+        title("s05"),
+        title("s06"),
+        title("s07")
+    );
+    assert!(shown.starts_with(&expected), "{shown}");
+    // The diff follows, here as --stat: the files and lines changed.
+    assert!(shown.contains("steps/{s04 => s07}/src/main.rs"), "{shown}");
+    assert!(shown.contains("changed"), "{shown}");
+
+    // Going back: the steps whose changes the diff undoes.
+    let back = stdout(&diff(&["07", "05", "--code", "--stat"]));
+    let expected = format!(
+        "s07 -> s05: 2 steps, undone\n  s07   {}\n  s06   {}\n\n",
+        title("s07"),
+        title("s06")
+    );
+    assert!(back.starts_with(&expected), "{back}");
+
+    // One step: the list is that step.
+    let one = stdout(&diff(&["05", "--stat"]));
+    assert!(
+        one.starts_with(&format!("s04 -> s05: 1 step\n  s05   {}\n\n", title("s05"))),
+        "{one}"
+    );
+}

@@ -16,7 +16,10 @@ use std::fs;
 use std::path::Path;
 use std::process::Output;
 
-use crate::common::{TempDir, real_target, real_workspace, stdout, text};
+use crate::common::{
+    Background, TempDir, free_port, http, real_target, real_workspace, stdout, text, version_on,
+    wait_for_version,
+};
 
 /// Copies a folder, each file with its modification time (as `cp -p` does).
 fn copy_dir(from: &Path, to: &Path) {
@@ -115,7 +118,6 @@ fn an_exercise_is_started_checked_solved_and_reset_on_a_copy_of_its_step() {
         dir.read(&format!("{work}/.cargo/config.toml"))
             .contains("target-dir = \"../../../target\"")
     );
-    assert!(!dir.read(&format!("{work}/src/main.rs")).contains("ANCHOR"));
 
     let hint = stdout(&exercise(&dir, &["hint"]));
     assert!(
@@ -197,4 +199,69 @@ fn verify_calls_an_exercise_that_passes_without_a_change_dishonest() {
         ),
         "{said}"
     );
+}
+
+/// `exercise run --watch --seed`: the copy served on its port with the
+/// sample data, rebuilt and restarted at each save of the copy's files.
+#[cfg(unix)]
+#[test]
+fn exercise_run_watch_serves_each_save_of_the_copy_seeded() {
+    let dir = small_workspace("exercise-watch", "s03-selftest-watch");
+    stdout(&exercise(&dir, &["start", "watch"]));
+    let run = TempDir::new("exercise-watch-run");
+    let port = free_port();
+    let mut watching = Background::spawn(
+        crate::common::xtask("exercise")
+            .args(["run", "--watch", "--seed", "--port", &port.to_string()])
+            .env("XTASK_ROOT", dir.path())
+            .env("XTASK_RUN_DIR", run.path())
+            .env("CARGO_TARGET_DIR", real_target())
+            .env("CARGO_NET_OFFLINE", "true")
+            .stdin(std::process::Stdio::null()),
+    );
+    watching.wait_for("  watching  exercises/work/s03-selftest-watch: src/, static/, Cargo.toml");
+    let said = watching.output();
+    assert!(
+        said.contains(&format!(
+            "ex-s03-selftest-watch runs on port {port}, seeded"
+        )),
+        "{said}"
+    );
+    assert!(said.contains("  seeded    3 users"), "{said}");
+    let users = || {
+        let url = format!("http://127.0.0.1:{port}/api/users");
+        let mut reply = http().get(url).call().unwrap();
+        let users: serde_json::Value = reply.body_mut().read_json().unwrap();
+        users.as_array().unwrap().len()
+    };
+    assert_eq!(users(), 3);
+    assert_eq!(version_on(port).as_deref(), Some("03"));
+
+    // A save of the copy (not a tracked file) is served.
+    let main = dir
+        .path()
+        .join("exercises/work/s03-selftest-watch/src/main.rs");
+    let source = fs::read_to_string(&main).unwrap();
+    let edited = source.replacen(
+        "const VERSION: &str = \"03\";",
+        "const VERSION: &str = \"03-edited\";",
+        1,
+    );
+    assert_ne!(source, edited);
+    fs::write(&main, edited).unwrap();
+    wait_for_version(port, "03-edited", || watching.output());
+    watching.wait_for("ex-s03-selftest-watch rebuilt in ");
+    assert_eq!(users(), 3, "the same database");
+
+    watching.interrupt();
+    let status = watching.wait_for_exit();
+    assert!(status.success(), "{status}:\n{}", watching.output());
+    assert!(
+        watching
+            .output()
+            .contains("stopped watching; ex-s03-selftest-watch stopped"),
+        "{}",
+        watching.output()
+    );
+    assert_eq!(version_on(port), None, "its server is stopped");
 }

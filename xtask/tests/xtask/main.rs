@@ -1,6 +1,7 @@
 //! xtask's tests, in one test binary: each module tests one command, on the
-//! real steps (`switch`, `diff`), on small fake workspaces (`carry`, `check`)
-//! or on a temporary copy of a step (`watch`).
+//! real steps (`switch`, `diff`), on small fake workspaces (`carry`, `check`,
+//! `reset`), on fake steps or a temporary copy of a step (`watch`), or on a
+//! copy of a step and an exercise (`exercise`).
 
 mod common;
 
@@ -10,5 +11,6 @@ mod check;
 mod diff;
 mod exercise;
 mod fill;
+mod reset;
 mod switch;
 mod watch;

@@ -194,8 +194,79 @@ fn fresh_scratches_the_database_and_seed_loads_the_sample_users() {
     sandbox.switch_to("04", &["--seed"]);
     assert_eq!(sandbox.get("/api/users").as_array().unwrap().len(), 3);
 
+    // --seed is kept: --fresh starts over with the sample data...
     sandbox.switch_to("04", &["--fresh"]);
+    assert_eq!(sandbox.get("/api/users").as_array().unwrap().len(), 3);
+    // ... and with --no-seed, empty.
+    sandbox.switch_to("04", &["--fresh", "--no-seed"]);
     assert_eq!(sandbox.get("/api/users"), json!([]));
+}
+
+/// The class's choices, a port and --seed, given once, hold for the next
+/// switches until changed; each summary's first line says the port, whether
+/// it seeded, and how to see what changed since the step before.
+#[test]
+fn the_port_and_the_seed_are_kept_for_the_next_switches() {
+    let sandbox = Sandbox::new("kept");
+    let first = sandbox.switch_to("03", &["--seed"]);
+    let port = sandbox.port;
+    assert!(
+        first.starts_with(&format!("s03 runs on port {port}, seeded\n")),
+        "{first}"
+    );
+    assert!(
+        first.contains(&format!(
+            "  kept      --port {port} --seed for the next switches"
+        )),
+        "{first}"
+    );
+    assert_eq!(
+        sandbox.record()["port"],
+        port,
+        "a switch without --port comes next"
+    );
+
+    // No option: the same port, seeded.
+    let output = sandbox.switch(&["04"]);
+    let second = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(
+        second.starts_with(&format!(
+            "s04 runs on port {port}, seeded; since s03: scripts/diff 03 04 --code\n"
+        )),
+        "{second}"
+    );
+    assert_eq!(sandbox.version(), "04");
+    assert_eq!(sandbox.get("/api/users").as_array().unwrap().len(), 3);
+
+    // --no-seed is kept too.
+    let third = sandbox.switch(&["03", "--no-seed", "--fresh"]);
+    let third = String::from_utf8_lossy(&third.stdout);
+    assert!(
+        third.starts_with(&format!(
+            "s03 runs on port {port}, not seeded; since s04: scripts/diff 04 03 --code\n"
+        )),
+        "{third}"
+    );
+    assert_eq!(sandbox.get("/api/users"), json!([]));
+    let fourth = sandbox.switch(&["04", "--fresh"]);
+    assert!(fourth.status.success(), "{}", text(&fourth));
+    assert_eq!(sandbox.get("/api/users"), json!([]));
+
+    // Another port: the server moves there, and stays there.
+    let other = free_port();
+    let moved = sandbox.switch(&["03", "--port", &other.to_string()]);
+    assert!(String::from_utf8_lossy(&moved.stdout).contains(&format!("port {other}")));
+    assert!(!sandbox.answers(), "nothing on port {port} any more");
+    assert_eq!(sandbox.record()["port"], other);
+    sandbox.switch(&["04"]);
+    let reply = http()
+        .get(format!("http://127.0.0.1:{other}/api/version"))
+        .call();
+    assert_eq!(
+        reply.unwrap().body_mut().read_json::<Value>().unwrap()["version"],
+        "04"
+    );
 }
 
 #[test]
@@ -413,7 +484,10 @@ fn seed_twice_on_02b_adds_the_sample_users_once() {
     assert!(summary.contains("3 users"), "{summary}");
     assert!(summary.contains("no messages yet"), "{summary}");
     let again = sandbox.switch_to("02b", &["--seed"]);
-    assert!(again.contains("already has 3"), "{again}");
+    assert!(
+        again.contains("seeded    none added: it has 3 users\n"),
+        "{again}"
+    );
 
     let count_users = || {
         let db = rusqlite::Connection::open(sandbox.database("s02b")).unwrap();

@@ -22,18 +22,15 @@
 //! real steps' binaries in `target/debug/` untouched.
 
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Stdio};
 use std::thread::sleep;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::common::{TempDir, free_port, http, real_target, real_workspace, text, xtask};
-
-/// How long any one thing may take before the test fails. Generous: the
-/// machine may be busy compiling something else.
-const PATIENCE: Duration = Duration::from_secs(60);
+use crate::common::{
+    Background, TempDir, free_port, real_manifest, real_target, real_workspace, text, version_on,
+    wait_for_version, xtask,
+};
 
 /// A save must be served within this long (the issue says "a few seconds";
 /// on a busy 2-core machine it is about 1.5 s for this copy of s01c).
@@ -46,8 +43,7 @@ struct Watched {
     target: PathBuf,
     run: TempDir,
     port: u16,
-    watcher: Option<Child>,
-    output: Arc<Mutex<String>>,
+    watcher: Option<Background>,
 }
 
 impl Watched {
@@ -80,24 +76,7 @@ impl Watched {
     fn real_s01c(name: &str) -> Watched {
         let workspace = TempDir::at(Path::new(env!("CARGO_TARGET_TMPDIR")).join("watch"));
         let real = real_workspace();
-        let manifest = fs::read_to_string(real.join("Cargo.toml")).unwrap();
-        let shared = real.join("shared");
-        let manifest = manifest
-            .lines()
-            .map(|line| {
-                if line.starts_with("members = ") {
-                    "members = [\"steps/*\"]".to_string()
-                } else {
-                    line.replace(
-                        "path = \"shared\"",
-                        &format!("path = {:?}", shared.display().to_string()),
-                    )
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
-        assert!(manifest.contains("members = [\"steps/*\"]"), "{manifest}");
-        workspace.write("Cargo.toml", &manifest);
+        workspace.write("Cargo.toml", &real_manifest("[\"steps/*\"]"));
         fs::copy(real.join("Cargo.lock"), workspace.path().join("Cargo.lock")).unwrap();
 
         let original = real.join("steps/s01c");
@@ -124,7 +103,6 @@ impl Watched {
             run: TempDir::new(&format!("watch-run-{name}")),
             port: free_port(),
             watcher: None,
-            output: Arc::default(),
         }
     }
 
@@ -150,81 +128,53 @@ impl Watched {
     fn watch_with(&mut self, step: &str, setup: impl FnOnce(&mut Command)) -> &mut Watched {
         let port = self.port.to_string();
         let mut command = self.switch(&[step, "--port", &port, "--watch"]);
-        command.stdout(Stdio::piped()).stderr(Stdio::piped());
         setup(&mut command);
-        let mut child = command.spawn().expect("start xtask switch --watch");
-        for mut stream in [
-            Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
-            Box::new(child.stderr.take().unwrap()),
-        ] {
-            let output = Arc::clone(&self.output);
-            std::thread::spawn(move || {
-                let mut buffer = [0; 4096];
-                while let Ok(n @ 1..) = stream.read(&mut buffer) {
-                    let text = String::from_utf8_lossy(&buffer[..n]);
-                    output.lock().unwrap().push_str(&text);
-                }
-            });
-        }
-        self.watcher = Some(child);
+        self.watcher = Some(Background::spawn(&mut command));
         self.wait_for("  watching  ");
         self
     }
 
+    /// `switch ARGS` on the workspace, which must succeed; answers its output.
+    fn switch_ok(&self, args: &[&str]) -> String {
+        let output = self.switch(args).output().unwrap();
+        assert!(
+            output.status.success(),
+            "switch {args:?}: {}",
+            text(&output)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    fn watching(&self) -> &Background {
+        self.watcher.as_ref().expect("a watch was started")
+    }
+
     /// What the watch printed so far, both outputs.
     fn output(&self) -> String {
-        self.output.lock().unwrap().clone()
+        self.watcher
+            .as_ref()
+            .map(Background::output)
+            .unwrap_or_default()
     }
 
     /// How many times the watch printed `text`.
     fn count(&self, text: &str) -> usize {
-        self.output().matches(text).count()
+        self.watching().count(text)
     }
 
     /// Waits until the watch has printed `text`; fails if it stops first.
     fn wait_for(&mut self, text: &str) {
-        let started = Instant::now();
-        while self.count(text) == 0 {
-            assert!(
-                started.elapsed() < PATIENCE,
-                "no {text:?} within {PATIENCE:?}:\n{}",
-                self.output()
-            );
-            if let Some(child) = &mut self.watcher
-                && let Ok(Some(status)) = child.try_wait()
-            {
-                // What it printed last may still be on its way.
-                sleep(Duration::from_millis(100));
-                assert!(
-                    self.count(text) > 0,
-                    "the watch stopped ({status}) before {text:?}:\n{}",
-                    self.output()
-                );
-            }
-            sleep(Duration::from_millis(20));
-        }
+        self.watcher.as_mut().unwrap().wait_for(text);
     }
 
-    /// `/api/version`'s answer, or `None` when nothing answers.
+    /// `/api/version`'s answer on the watch's port, or `None` when nothing answers.
     fn version(&self) -> Option<String> {
-        let url = format!("http://127.0.0.1:{}/api/version", self.port);
-        let mut reply = http().get(&url).call().ok()?;
-        let json: serde_json::Value = reply.body_mut().read_json().ok()?;
-        json["version"].as_str().map(String::from)
+        version_on(self.port)
     }
 
     /// Waits until `/api/version` answers `version`; answers how long it took.
-    fn wait_for_version(&self, version: &str) -> Duration {
-        let started = Instant::now();
-        while self.version().as_deref() != Some(version) {
-            assert!(
-                started.elapsed() < PATIENCE,
-                "/api/version never answered {version:?}:\n{}",
-                self.output()
-            );
-            sleep(Duration::from_millis(10));
-        }
-        started.elapsed()
+    fn wait_for_version(&self, version: &str) -> std::time::Duration {
+        wait_for_version(self.port, version, || self.output())
     }
 
     /// Saves a change to a step's `src/main.rs`, as an editor does.
@@ -246,33 +196,28 @@ impl Watched {
 
     /// The watch's process id.
     fn pid(&self) -> u32 {
-        self.watcher.as_ref().unwrap().id()
+        self.watching().pid()
     }
 
     /// Waits (boundedly) for the watch to end by itself.
     fn wait_for_exit(&mut self) -> std::process::ExitStatus {
-        let child = self.watcher.as_mut().unwrap();
-        let started = Instant::now();
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(started.elapsed() < PATIENCE, "the watch does not stop");
-            sleep(Duration::from_millis(20));
-        }
+        self.watcher.as_mut().unwrap().wait_for_exit()
     }
 }
 
 impl Drop for Watched {
     fn drop(&mut self) {
-        if let Some(mut watcher) = self.watcher.take() {
-            let _ = watcher.kill();
-            let _ = watcher.wait();
-        }
-        // The server the watch (or a switch) left, if any.
+        let output = self.output();
+        // Killed, if it still runs.
+        self.watcher = None;
+        // The servers the watch (or a switch) left, if any: the class's and
+        // the one on the watch's port.
         let _ = self.switch(&["stop"]).output();
+        let _ = self
+            .switch(&["stop", "--port", &self.port.to_string()])
+            .output();
         if std::thread::panicking() {
-            eprintln!("--- the watch's output ---\n{}", self.output());
+            eprintln!("--- the watch's output ---\n{output}");
             let log = fs::read_to_string(self.run.path().join(".switch/server.log"));
             eprintln!("--- server log ---\n{}", log.unwrap_or_default());
         }
@@ -396,11 +341,7 @@ fn ctrl_c_stops_watching_and_the_server() {
     let record = watched.run.path().join(".switch/server.json");
     assert!(record.exists());
 
-    let interrupt = Command::new("kill")
-        .args(["-INT", &watched.pid().to_string()])
-        .output()
-        .unwrap();
-    assert!(interrupt.status.success(), "{}", text(&interrupt));
+    watched.watching().interrupt();
     let status = watched.wait_for_exit();
     assert!(status.success(), "{status}:\n{}", watched.output());
     assert!(watched.output().contains("stopped watching; s91 stopped"));
@@ -440,5 +381,129 @@ fn a_switch_in_another_terminal_moves_the_watch_to_that_step() {
             .contains("s92 was stopped (scripts/switch stop): watching ends"),
         "{}",
         watched.output()
+    );
+}
+
+/// An instructor's class server on one port, a watch on another to show an
+/// edit: each serves its own step, a switch on the class's port leaves the
+/// watch alone, and each is stopped alone.
+#[cfg(unix)]
+#[test]
+fn a_watch_on_another_port_is_a_server_of_its_own_beside_the_class_server() {
+    let mut watched = Watched::fake("beside", &["s91", "s92"]);
+    let class = free_port();
+    let class_port = class.to_string();
+    watched.switch_ok(&["91", "--port", &class_port]);
+
+    watched.watch("92");
+    let output = watched.output();
+    assert!(
+        output.contains(&format!(
+            "a server of its own beside the class's (s91 on port {class})"
+        )),
+        "{output}"
+    );
+    assert_eq!(version_on(class).as_deref(), Some("91"), "{output}");
+    assert_eq!(watched.version().as_deref(), Some("92"));
+    let own_record = watched
+        .run
+        .path()
+        .join(format!(".switch/server-{}.json", watched.port));
+    assert!(own_record.exists(), "{output}");
+
+    // A switch on the class's port moves the class's server only.
+    let switched = watched.switch_ok(&["92", "--port", &class_port]);
+    assert!(
+        switched.contains(&format!("s92 runs on port {class}")),
+        "{switched}"
+    );
+    assert_eq!(version_on(class).as_deref(), Some("92"));
+    watched.edit("s92", "\"92\";", "\"92-edited\";");
+    watched.wait_for_version("92-edited");
+    watched.wait_for("s92 rebuilt in ");
+    assert_eq!(
+        version_on(class).as_deref(),
+        Some("92"),
+        "the class's is not the watch's"
+    );
+    assert_eq!(
+        watched.count("switched in another terminal"),
+        0,
+        "{}",
+        watched.output()
+    );
+
+    // `switch stop` stops the class's server, and only it.
+    let stopped = watched.switch_ok(&["stop"]);
+    assert!(
+        stopped.contains(&format!("stopped s92 on port {class}")),
+        "{stopped}"
+    );
+    assert!(
+        stopped.contains(&format!("scripts/switch stop --port {}", watched.port)),
+        "it says what goes on, and how to stop it: {stopped}"
+    );
+    assert_eq!(version_on(class), None);
+    assert_eq!(watched.version().as_deref(), Some("92-edited"));
+
+    // Ctrl-C on the watch stops the watch's server, and only it.
+    watched.switch_ok(&["91", "--port", &class_port]);
+    watched.watching().interrupt();
+    let status = watched.wait_for_exit();
+    assert!(status.success(), "{status}:\n{}", watched.output());
+    assert!(watched.output().contains("stopped watching; s92 stopped"));
+    assert_eq!(watched.version(), None, "the watch's server is stopped");
+    assert!(!own_record.exists());
+    assert_eq!(
+        version_on(class).as_deref(),
+        Some("91"),
+        "the class's goes on"
+    );
+}
+
+/// `switch 92 --watch` on the port where the class's server runs takes it
+/// over; Ctrl-C then leaves the class a server, at the step the watch ends on.
+#[cfg(unix)]
+#[test]
+fn a_watch_that_took_over_the_class_server_leaves_it_serving_at_ctrl_c() {
+    let mut watched = Watched::fake("took-over", &["s91", "s92"]);
+    let port = watched.port.to_string();
+    watched.switch_ok(&["91", "--port", &port, "--seed"]);
+
+    watched.watch("92");
+    let output = watched.output();
+    assert!(output.contains("s92 runs on port"), "{output}");
+    assert!(
+        output.contains("; since s91: scripts/diff 91 92 --code"),
+        "{output}"
+    );
+    assert!(
+        output.contains("Ctrl-C stops watching; s92 goes on serving"),
+        "{output}"
+    );
+    assert_eq!(watched.version().as_deref(), Some("92"));
+
+    watched.watching().interrupt();
+    let status = watched.wait_for_exit();
+    assert!(status.success(), "{status}:\n{}", watched.output());
+    assert!(
+        watched
+            .output()
+            .contains("stopped watching; s92 goes on serving on http://127.0.0.1:"),
+        "{}",
+        watched.output()
+    );
+    assert_eq!(
+        watched.version().as_deref(),
+        Some("92"),
+        "the class keeps a server"
+    );
+    let record = watched.run.path().join(".switch/server.json");
+    let record: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(record).unwrap()).unwrap();
+    assert!(record["watcher"].is_null(), "no longer watched: {record}");
+    assert_eq!(
+        record["seed"], true,
+        "the class's choices are kept: {record}"
     );
 }
