@@ -29,9 +29,6 @@ use crate::diff;
 use crate::items::{Code, Item, Kind};
 use crate::steps::{self, Step, files, shown};
 
-/// `diff.rs` still leaves the old marker lines out of its copies (the steps
-/// no longer have any): it finds its test here until it drops it.
-
 pub const USAGE: &str = "\
 usage: scripts/book [--check] [--no-build]
 
