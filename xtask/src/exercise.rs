@@ -664,6 +664,11 @@ fn make_copy(root: &Path, exercise: &Exercise, dest: &Path) -> Result<(), String
     )?;
     fs::write(dest.join("Cargo.toml"), manifest).map_err(fail)?;
     fs::copy(root.join("Cargo.lock"), dest.join("Cargo.lock")).map_err(fail)?;
+    // The steps' formatting, so that `cargo fmt` in the copy writes as they do.
+    let format = root.join("steps").join("rustfmt.toml");
+    if format.is_file() {
+        fs::copy(&format, dest.join("rustfmt.toml")).map_err(fail)?;
+    }
     fs::create_dir_all(dest.join(".cargo")).map_err(fail)?;
     fs::write(
         dest.join(".cargo").join("config.toml"),
