@@ -203,7 +203,13 @@ impl Options {
                         .parse()
                         .map_err(|_| format!("--port takes a number from 0 to 65535, not {v:?}"))?;
                 }
-                "--db" => options.db = PathBuf::from(value("--db")?),
+                "--db" => {
+                    let db = value("--db")?;
+                    if db.ends_with(['/', std::path::MAIN_SEPARATOR]) {
+                        return Err(format!("--db names a file, not a folder: {db:?}"));
+                    }
+                    options.db = PathBuf::from(db);
+                }
                 "--host" => options.host = value("--host")?,
                 other => return Err(format!("unknown option {other:?}")),
             }
@@ -375,6 +381,7 @@ mod tests {
         assert!(parse(&["--port", "http"]).unwrap_err().contains("number"));
         assert!(parse(&["--port"]).unwrap_err().contains("needs a value"));
         assert!(parse(&["--verbose"]).unwrap_err().contains("--verbose"));
+        assert!(parse(&["--db", "/no/such/place/"]).unwrap_err().contains("not a folder"));
         assert_eq!(parse(&["--help"]).unwrap(), None);
     }
 }

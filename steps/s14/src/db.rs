@@ -22,7 +22,7 @@ pub struct Db {
 }
 
 /// A piece of work for the database thread: given the connection, or the
-/// reason it cannot be used (the file is gone: `shared::DbFile` checks).
+/// reason it cannot be used (its file gone or read-only: `shared::DbFile`).
 type Job = Box<dyn FnOnce(rusqlite::Result<&Connection>) + Send>;
 
 impl Db {

@@ -50,7 +50,7 @@ impl ResponseError for ApiError {
 }
 
 /// The database cannot be used for now, for a reason outside the app: its
-/// file is gone or read-only (db.rs checks), the disk is full or failing.
+/// file is gone or read-only (`shared::DbFile` checks), the disk is full or failing.
 fn unavailable(e: &rusqlite::Error) -> bool {
     use rusqlite::ErrorCode::{CannotOpen, DiskFull, ReadOnly, SystemIoFailure};
     matches!(
