@@ -50,7 +50,10 @@ fn users_page(users: &[User]) -> Markup {
 pub async fn front_messages() -> (Markup, StatusCode) {
     let body = html! {
         h1 { "Not yet" }
-        p { "A user's messages page comes at step 12. " a href="/front/users" { "See all the users." } }
+        p {
+            "A user's messages page comes at step 12. "
+            a href="/front/users" { "See all the users." }
+        }
     };
     (page("Not yet", body), StatusCode::NOT_FOUND)
 }

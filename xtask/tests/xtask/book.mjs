@@ -20,14 +20,14 @@ test('a chapter shows the lesson, the diff highlighted and the code', async (t) 
   // The diff, highlighted by highlight.js: added and removed lines coloured.
   const diff = main.locator('code.language-diff');
   await diff.locator('.hljs-addition').first().waitFor();
-  assert.match(await diff.textContent(), /\+async fn index\(\) -> HttpResponse \{/);
+  assert.match(await diff.textContent(), /\+pub async fn index\(\) -> HttpResponse \{/);
   assert.ok((await diff.locator('.hljs-deletion').count()) > 0);
   // The code, taken by name from the step's file: the new handler whole,
   // under a caption that names it.
-  await main.getByText('index, new, in src/main.rs:').waitFor();
+  await main.getByText('index, new, in src/pages.rs:').waitFor();
   const blocks = await main.locator('code.language-rust').allTextContents();
   assert.ok(
-    blocks.some((block) => /^\/\/ try it: open http:\/\/localhost:5001\/.*\n#\[get\("\/"\)\]\nasync fn index\(\)/.test(block)),
+    blocks.some((block) => /^\/\/ try it: open http:\/\/localhost:5001\/.*\npub async fn index\(\)/.test(block)),
     'the handler index, whole',
   );
   assert.doesNotMatch(await main.textContent(), /\{\{#include/);
@@ -55,12 +55,12 @@ test('the search works offline', async (t) => {
   assert.match(await page.locator('main').textContent(), /WebSocket/);
 });
 
-/** What the page shows of the diff's 104-column line, and of its layout. */
+/** What the page shows of the diff's 100-column line, and of its layout. */
 function layout(page) {
   return page.evaluate(() => {
     const code = document.querySelector('main code.language-diff');
     const line = [...code.querySelectorAll('.hljs-addition')].find((span) =>
-      span.textContent.startsWith('+const socket = new WebSocket('),
+      span.textContent.startsWith('+  socket = new WebSocket('),
     );
     const box = code.getBoundingClientRect();
     const main = document.querySelector('main');
@@ -90,7 +90,7 @@ test('the projector mode: large type, full width, long lines wrapped, remembered
 
   // Normal mode: mdBook's column; the long line scrolls within its block.
   let seen = await layout(page);
-  assert.equal(seen.columns, 104);
+  assert.equal(seen.columns, 100);
   assert.equal(seen.projector, false);
   assert.equal(seen.pressed, 'false');
   assert.ok(seen.mainWidth <= 750, `a column of ${seen.mainWidth} px`);
@@ -105,7 +105,7 @@ test('the projector mode: large type, full width, long lines wrapped, remembered
   assert.ok(seen.fontSize >= 22 && seen.fontSize <= 24, `text of ${seen.fontSize} px`);
   assert.ok(seen.mainWidth > 900, `the chapter is ${seen.mainWidth} px wide`);
   assert.ok(seen.mainRight > seen.viewport - 60, `the chapter ends at ${seen.mainRight} px`);
-  assert.ok(seen.rows > 1, 'the 104-column line wraps');
+  assert.ok(seen.rows > 1, 'the 100-column line wraps');
   assert.equal(seen.scrolls, false, 'the diff does not scroll sideways');
   assert.ok(seen.farthest <= seen.viewport, `something reaches ${seen.farthest} px`);
   assert.ok(seen.pageWidth <= seen.viewport, `the page is ${seen.pageWidth} px wide`);
