@@ -381,7 +381,11 @@ mod tests {
         assert!(parse(&["--port", "http"]).unwrap_err().contains("number"));
         assert!(parse(&["--port"]).unwrap_err().contains("needs a value"));
         assert!(parse(&["--verbose"]).unwrap_err().contains("--verbose"));
-        assert!(parse(&["--db", "/no/such/place/"]).unwrap_err().contains("not a folder"));
+        assert!(
+            parse(&["--db", "/no/such/place/"])
+                .unwrap_err()
+                .contains("not a folder")
+        );
         assert_eq!(parse(&["--help"]).unwrap(), None);
     }
 }
