@@ -443,3 +443,18 @@ test('odd input through the form: stored and shown as typed, or refused naming t
   assert.equal(await page.locator('table.messages script, table.messages img').count(), 0);
   await screenshot(page, 'odd-input');
 });
+
+test("the form's controls are styled like the rest of the page", async (t) => {
+  const page = await open(t, '/front/messages/1');
+  const style = (selector, property) =>
+    page.locator(selector).first().evaluate((element, property) =>
+      getComputedStyle(element).getPropertyValue(property), property);
+  const bodyFont = await style('body', 'font-family');
+  for (const control of ['form#send select', 'form#send input[type="text"]', 'form#send button']) {
+    assert.equal(await style(control, 'font-family'), bodyFont, control);
+    assert.equal(await style(control, 'border-top-left-radius'), '6px', control);
+  }
+  assert.equal(await style('form#send button', 'background-color'), 'rgb(42, 93, 132)'); // #2a5d84
+  assert.equal(await style('form#send button', 'color'), 'rgb(255, 255, 255)');
+  await screenshot(page, 'form');
+});
