@@ -47,7 +47,7 @@ pub async fn handshake(
     // The handshake: the answer switches the connection from HTTP to WebSocket.
     let (response, session, frames) = actix_ws::handle(&req, body)?;
     // The page gets the events of its session's user, and of no one else
-    // (step 20): it needs not ask.
+    // (step 20): it need not ask.
     let events = hub.subscribe(me.user_id);
     log::info!(
         "subscribe: a page of user {} ({} open)",

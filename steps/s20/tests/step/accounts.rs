@@ -427,8 +427,13 @@ fn logins_sent_all_at_once_are_limited_too() {
         })
         .collect();
     let statuses: Vec<u16> = guesses.into_iter().map(|g| g.join().unwrap()).collect();
+    // Five; a try that came more than a second after the fifth (on an
+    // overloaded machine) is checked too, once that wait is over.
     let checked = statuses.iter().filter(|&&s| s == 401).count();
-    assert_eq!(checked, 5, "{statuses:?}");
+    assert!(
+        (5..=7).contains(&checked),
+        "{checked} checked: {statuses:?}"
+    );
     assert!(
         statuses.iter().all(|s| [401, 429].contains(s)),
         "{statuses:?}"

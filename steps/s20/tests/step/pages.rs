@@ -296,12 +296,13 @@ fn the_pages_work_in_a_real_browser() {
         concat!(env!("CARGO_MANIFEST_DIR"), "/tests/step/pages.mjs"),
     );
     // pages.mjs sends ten messages from the form that the server stores
-    // (five of odd text), and four it refuses or never receives, and six
-    // through the API: sixteen are in the file.
+    // (five of odd text), and four it refuses or never receives (one from a
+    // script that names an author), and six through the API, each logged in
+    // as its author: sixteen are in the file.
     if ran {
         assert_eq!(app.count_rows("messages"), before + 16);
-        // Each messages page connected its WebSocket (step 16) and
-        // subscribed to its user's events (step 17).
+        // Each messages page connected its WebSocket (step 16), subscribed
+        // to its session's user's events (step 20).
         let log = app.log();
         assert!(
             log.contains(r#"connect-ack: "the messages page of alice is connected""#),
