@@ -139,9 +139,9 @@ fn served_over_https_the_cookie_is_secure() {
 #[test]
 fn a_wrong_password_and_an_unknown_nickname_get_the_same_answer_in_the_same_time() {
     let app = shared::test_app!();
-    // Ten accounts, each tried once with a wrong password: well within the
-    // limit of each; and ten nicknames that nobody has.
-    for i in 0..10 {
+    // Fifteen accounts, each tried once with a wrong password: well within
+    // the limit of each; and fifteen nicknames that nobody has.
+    for i in 0..15 {
         let user = account_json(
             (&format!("U{i}"), "u@foo.com", &format!("known{i}")),
             "a-password",
@@ -149,7 +149,7 @@ fn a_wrong_password_and_an_unknown_nickname_get_the_same_answer_in_the_same_time
         assert_eq!(app.post_json("/api/users", &user).status, 201);
     }
     let (mut known, mut unknown) = (Vec::new(), Vec::new());
-    for i in 0..10 {
+    for i in 0..15 {
         for (nickname, times) in [
             (format!("known{i}"), &mut known),
             (format!("nobody{i}"), &mut unknown),
@@ -163,11 +163,14 @@ fn a_wrong_password_and_an_unknown_nickname_get_the_same_answer_in_the_same_time
     }
     known.sort();
     unknown.sort();
-    let (known, unknown) = (known[5], unknown[5]);
+    let (known, unknown) = (known[7], unknown[7]);
     eprintln!("median login time: wrong password {known:?}, unknown nickname {unknown:?}");
+    // Alone, the two medians are within a few percent; the margin is for a
+    // machine busy with other tests. Without nobody's hash, an unknown
+    // nickname would be answered in a tenth of the time.
     let (shorter, longer) = (known.min(unknown), known.max(unknown));
     assert!(
-        longer.as_secs_f64() < shorter.as_secs_f64() * 1.25 + 0.002,
+        longer.as_secs_f64() < shorter.as_secs_f64() * 1.5 + 0.002,
         "a wrong password takes {known:?}, an unknown nickname {unknown:?}"
     );
 }
