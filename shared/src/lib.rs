@@ -37,6 +37,16 @@ pub mod sample {
         ("Charlie Chaplin", "charlie@foo.com", "charlie"),
     ];
 
+    /// The sample users' passwords, in the same order (from step 20, which
+    /// has accounts): easy to type in class, and never to be used elsewhere.
+    pub const PASSWORDS: [&str; 3] = ["alice-password", "bob-password", "charlie-password"];
+
+    /// The sample password of the sample user `nickname`.
+    pub fn password_of(nickname: &str) -> Option<&'static str> {
+        let at = USERS.iter().position(|(_, _, known)| *known == nickname)?;
+        Some(PASSWORDS[at])
+    }
+
     /// The tutorial's sample messages: (author_id, recipient_id, content).
     pub const MESSAGES: [(i64, i64, &str); 7] = [
         (1, 2, "trois petits chats"),

@@ -22,12 +22,14 @@ use serde_json::{Value, json};
 
 pub mod bad_input;
 pub mod browser;
+mod cookies;
 mod httpie;
 mod socket;
 
+pub use cookies::Cookies;
 pub use socket::{Socket, client_frame};
 
-pub use crate::sample::{MESSAGES, USERS};
+pub use crate::sample::{MESSAGES, PASSWORDS, USERS, password_of};
 
 /// Starts the step under test: [`TestApp::start`] on the binary of the crate
 /// whose tests call it, so a test never spells its step's name.
@@ -67,6 +69,14 @@ pub fn user_json((name, email, nickname): (&str, &str, &str)) -> Value {
     json!({ "name": name, "email": email, "nickname": nickname })
 }
 
+/// A user with a password, as the JSON body `POST /api/users` takes from
+/// step 20 on, which has accounts.
+pub fn account_json(user: (&str, &str, &str), password: &str) -> Value {
+    let mut body = user_json(user);
+    body["password"] = json!(password);
+    body
+}
+
 /// A running step binary, stopped (and its temporary folder removed) on drop.
 pub struct TestApp {
     child: RefCell<Child>,
@@ -75,11 +85,16 @@ pub struct TestApp {
     bin: String,
     /// The options it was started with, besides its port and database.
     args: Vec<String>,
+    /// The environment variables it was started with, besides the usual.
+    env: Vec<(String, String)>,
     /// `http://127.0.0.1:PORT`
     pub base_url: String,
     pub port: u16,
     dir: PathBuf,
     agent: ureq::Agent,
+    /// The cookies its requests carry, as one browser's (step 20 on: the
+    /// session, once logged in with [`TestApp::log_in`]).
+    pub cookies: Cookies,
 }
 
 /// An HTTP answer, whatever its status.
@@ -122,23 +137,38 @@ impl TestApp {
 
     /// Starts `bin` with these options too (`--host 0.0.0.0`), and a fresh database.
     pub fn start_with(bin: &str, args: &[&str]) -> TestApp {
-        let args = args.iter().map(|arg| arg.to_string()).collect();
-        Self::start_in(bin, temp_dir(), args)
+        Self::start_with_env(bin, args, &[])
     }
 
-    /// Stops the app and starts its binary again on the same database.
+    /// Starts `bin` with these options and these environment variables too
+    /// (`CHAT_HTTPS=1`), and a fresh database.
+    pub fn start_with_env(bin: &str, args: &[&str], env: &[(&str, &str)]) -> TestApp {
+        let args = args.iter().map(|arg| arg.to_string()).collect();
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Self::start_in(bin, temp_dir(), args, env)
+    }
+
+    /// Stops the app and starts its binary again on the same database. Its
+    /// cookies are kept, as a browser keeps them across a server's restart.
     pub fn restart(self) -> TestApp {
         let mut app = self;
         app.stop_child();
         let dir = std::mem::take(&mut app.dir);
         let bin = std::mem::take(&mut app.bin);
         let args = std::mem::take(&mut app.args);
+        let env = std::mem::take(&mut app.env);
+        let cookies = app.cookies.copy();
         drop(app);
-        Self::start_in(&bin, dir, args)
+        let mut app = Self::start_in(&bin, dir, args, env);
+        app.cookies = cookies;
+        app
     }
 
-    fn start_in(bin: &str, dir: PathBuf, args: Vec<String>) -> TestApp {
-        let (child, base_url) = spawn(bin, &dir, 0, &args);
+    fn start_in(bin: &str, dir: PathBuf, args: Vec<String>, env: Vec<(String, String)>) -> TestApp {
+        let (child, base_url) = spawn(bin, &dir, 0, &args, &env);
         // A step open to other machines says so; the tests reach it here.
         let base_url = base_url.replace("//0.0.0.0:", "//127.0.0.1:");
         let port = base_url
@@ -161,10 +191,12 @@ impl TestApp {
             step,
             bin: bin.to_string(),
             args,
+            env,
             base_url,
             port,
             dir,
             agent,
+            cookies: Cookies::default(),
         }
     }
 
@@ -175,7 +207,7 @@ impl TestApp {
         let mut child = self.child.borrow_mut();
         let _ = child.kill();
         let _ = child.wait();
-        let (new, _) = spawn(&self.bin, &self.dir, self.port, &self.args);
+        let (new, _) = spawn(&self.bin, &self.dir, self.port, &self.args, &self.env);
         *child = new;
     }
 
@@ -252,12 +284,52 @@ impl TestApp {
         )
     }
 
-    /// A client of the app that any thread can use: for many clients at once.
+    /// A client of the app that any thread can use: for many clients at
+    /// once. It starts with a copy of the app's cookies (logged in as the
+    /// app is), then keeps its own.
     pub fn client(&self) -> Client {
         Client {
             base_url: self.base_url.clone(),
             agent: self.agent.clone(),
+            cookies: self.cookies.copy(),
         }
+    }
+
+    /// A client of its own, logged in as the sample user `nickname` with
+    /// their sample password (step 20 on).
+    pub fn client_as(&self, nickname: &str) -> Client {
+        let client = Client {
+            cookies: Cookies::default(),
+            ..self.client()
+        };
+        let password = password_of(nickname).expect("a sample user's nickname");
+        let reply = client.log_in(nickname, password).expect("an answer");
+        assert_eq!(
+            reply.status, 200,
+            "logging in as {nickname}: {}",
+            reply.body
+        );
+        client
+    }
+
+    /// Logs in with `nickname` and `password` (`POST /api/login`, step 20
+    /// on): when the step accepts them, the app's later requests carry the
+    /// session cookie it sets. Answers the reply, whatever it is.
+    pub fn log_in(&self, nickname: &str, password: &str) -> Reply {
+        let body = json!({ "nickname": nickname, "password": password });
+        self.post_json("/api/login", &body)
+    }
+
+    /// Logs in as the sample user `nickname`, with their sample password;
+    /// fails the test if the step refuses.
+    pub fn log_in_as(&self, nickname: &str) {
+        let password = password_of(nickname).expect("a sample user's nickname");
+        let reply = self.log_in(nickname, password);
+        assert_eq!(
+            reply.status, 200,
+            "logging in as {nickname}: {}",
+            reply.body
+        );
     }
 
     /// What the server wrote to stderr so far (its request log).
@@ -270,7 +342,7 @@ impl TestApp {
     }
 
     pub fn get(&self, path: &str) -> Reply {
-        reply(self.agent.get(self.url(path)).call())
+        self.call("GET", path, &[], None)
     }
 
     /// POSTs `body` as JSON (`Content-Type: application/json`).
@@ -278,54 +350,66 @@ impl TestApp {
         self.post(path, "application/json", &body.to_string())
     }
 
-    /// Opens a WebSocket to `path` (`/ws`), as a page's script does.
+    /// Opens a WebSocket to `path` (`/ws`), as a page's script does, with
+    /// the app's cookies.
     pub fn websocket(&self, path: &str) -> Socket {
-        Socket::connect(&format!("ws://127.0.0.1:{}{path}", self.port))
+        let url = format!("ws://127.0.0.1:{}{path}", self.port);
+        self.websocket_with(path, &[])
+            .unwrap_or_else(|refusal| panic!("{url} refused the handshake: {refusal:?}"))
     }
 
-    /// A WebSocket handshake to `path` with these headers too (`Origin`):
-    /// the socket, or the refusal's status and body.
+    /// A WebSocket handshake to `path` with the app's cookies and these
+    /// headers too (`Origin`): the socket, or the refusal's status and body.
     pub fn websocket_with(&self, path: &str, headers: &[(&str, &str)]) -> Result<Socket, Reply> {
-        Socket::handshake(&format!("ws://127.0.0.1:{}{path}", self.port), headers)
+        let cookie = self.cookies.header();
+        let mut headers = headers.to_vec();
+        if let Some(cookie) = &cookie {
+            headers.push(("Cookie", cookie));
+        }
+        Socket::handshake(&format!("ws://127.0.0.1:{}{path}", self.port), &headers)
     }
 
     /// Sends `method` to `path` with the given headers and no body.
     pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
-        let mut request = ureq::http::Request::builder()
-            .method(method)
-            .uri(self.url(path));
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let request = request.body(()).expect("a valid request");
-        reply(self.agent.run(request))
+        self.call(method, path, headers, None)
     }
 
     /// Sends `method` (`PUT`, `PATCH`...) to `path` with `body` as JSON.
     pub fn send_json(&self, method: &str, path: &str, body: &Value) -> Reply {
-        let request = ureq::http::Request::builder()
-            .method(method)
-            .uri(self.url(path))
-            .header("Content-Type", "application/json")
-            .body(body.to_string())
-            .expect("a valid request");
-        reply(self.agent.run(request))
+        let json = [("Content-Type", "application/json")];
+        self.call(method, path, &json, Some(body.to_string()))
     }
 
     /// POSTs raw bytes with the given content type: for malformed bodies.
     pub fn post(&self, path: &str, content_type: &str, body: &str) -> Reply {
-        reply(
-            self.agent
-                .post(self.url(path))
-                .header("Content-Type", content_type)
-                .send(body),
-        )
+        let headers = [("Content-Type", content_type)];
+        self.call("POST", path, &headers, Some(body.to_string()))
     }
 
-    /// Creates the tutorial's three sample users through the API.
+    /// Sends a request with the app's cookies, and keeps those its answer sets.
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<String>,
+    ) -> Reply {
+        let answer = call(
+            &self.agent,
+            &self.cookies,
+            method,
+            &self.url(path),
+            headers,
+            body,
+        );
+        reply(answer)
+    }
+
+    /// Creates the tutorial's three sample users through the API, each with
+    /// their sample password (which the steps before 20 do not read).
     pub fn add_sample_users(&self) {
-        for user in USERS {
-            let reply = self.post_json("/api/users", &user_json(user));
+        for (user, password) in USERS.into_iter().zip(PASSWORDS) {
+            let reply = self.post_json("/api/users", &account_json(user, password));
             assert_eq!(reply.status, 201, "creating {user:?}: {}", reply.body);
         }
     }
@@ -337,6 +421,24 @@ impl TestApp {
             let body =
                 json!({ "author_id": author_id, "recipient_id": recipient_id, "content": content });
             let reply = self.post_json("/api/messages", &body);
+            assert_eq!(reply.status, 201, "creating {body}: {}", reply.body);
+        }
+    }
+
+    /// Creates the tutorial's seven sample messages through the API, each
+    /// sent by its author, logged in (step 20 on; the sample users first).
+    /// The app's own cookies are left as they were.
+    pub fn add_sample_messages_as_their_authors(&self) {
+        let authors: Vec<Client> = USERS
+            .iter()
+            .map(|(_, _, nickname)| self.client_as(nickname))
+            .collect();
+        for (author_id, recipient_id, content) in MESSAGES {
+            let body = json!({ "recipient_id": recipient_id, "content": content });
+            let author = usize::try_from(author_id - 1).expect("a sample user's id");
+            let reply = authors[author]
+                .post_json("/api/messages", &body)
+                .expect("an answer");
             assert_eq!(reply.status, 201, "creating {body}: {}", reply.body);
         }
     }
@@ -421,29 +523,84 @@ impl Drop for TestApp {
 pub struct Client {
     base_url: String,
     agent: ureq::Agent,
+    /// Its cookies, shared by its clones (step 20 on: its session).
+    pub cookies: Cookies,
 }
 
 impl Client {
     /// POSTs `body` as JSON; `None` if no answer came.
     pub fn post_json(&self, path: &str, body: &Value) -> Option<Reply> {
-        let url = format!("{}{path}", self.base_url);
-        let sent = self
-            .agent
-            .post(url)
-            .header("Content-Type", "application/json")
-            .send(body.to_string());
-        try_reply(sent).ok()
+        let json = [("Content-Type", "application/json")];
+        self.call("POST", path, &json, Some(body.to_string()))
     }
 
     /// GETs `path`; `None` if no answer came.
     pub fn get(&self, path: &str) -> Option<Reply> {
-        try_reply(self.agent.get(format!("{}{path}", self.base_url)).call()).ok()
+        self.call("GET", path, &[], None)
     }
+
+    /// Logs in (`POST /api/login`, step 20 on): when the step accepts, the
+    /// client's later requests carry the session. `None` if no answer came.
+    pub fn log_in(&self, nickname: &str, password: &str) -> Option<Reply> {
+        let body = json!({ "nickname": nickname, "password": password });
+        self.post_json("/api/login", &body)
+    }
+
+    /// Opens a WebSocket to `path` (`/ws`) with the client's cookies.
+    pub fn websocket(&self, path: &str) -> Socket {
+        let url = format!("{}{path}", self.base_url.replace("http://", "ws://"));
+        let cookie = self.cookies.header().unwrap_or_default();
+        Socket::handshake(&url, &[("Cookie", &cookie)])
+            .unwrap_or_else(|refusal| panic!("{url} refused the handshake: {refusal:?}"))
+    }
+
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<String>,
+    ) -> Option<Reply> {
+        let url = format!("{}{path}", self.base_url);
+        call(&self.agent, &self.cookies, method, &url, headers, body).ok()
+    }
+}
+
+/// Sends `method` to `url` with `headers`, `body` if any, and the `cookies`;
+/// keeps the cookies the answer sets.
+fn call(
+    agent: &ureq::Agent,
+    cookies: &Cookies,
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<String>,
+) -> Result<Reply, String> {
+    let mut request = ureq::http::Request::builder().method(method).uri(url);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    if let Some(cookie) = cookies.header() {
+        request = request.header("Cookie", cookie);
+    }
+    let answer = match body {
+        Some(body) => agent.run(request.body(body).expect("a valid request")),
+        None => agent.run(request.body(()).expect("a valid request")),
+    };
+    let reply = try_reply(answer)?;
+    cookies.keep(&reply.headers);
+    Ok(reply)
 }
 
 /// Starts `bin` on `port` (0: any free one) with the database in `dir`;
 /// answers the process and its address once it answers HTTP.
-fn spawn(bin: &str, dir: &Path, port: u16, args: &[String]) -> (Child, String) {
+fn spawn(
+    bin: &str,
+    dir: &Path,
+    port: u16,
+    args: &[String],
+    env: &[(String, String)],
+) -> (Child, String) {
     // Appended to: a restarted app's log follows the first one's.
     let log = fs::OpenOptions::new()
         .create(true)
@@ -455,6 +612,7 @@ fn spawn(bin: &str, dir: &Path, port: u16, args: &[String]) -> (Child, String) {
         .arg(dir.join("chat.db"))
         .args(args)
         .env(crate::faults::FAULTS_VARIABLE, dir.join("faults"))
+        .envs(env.iter().map(|(name, value)| (name, value)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(log)
@@ -500,8 +658,8 @@ fn spawn(bin: &str, dir: &Path, port: u16, args: &[String]) -> (Child, String) {
     (child, base_url)
 }
 
-fn reply(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Reply {
-    try_reply(result).unwrap_or_else(|e| panic!("{e}"))
+fn reply(result: Result<Reply, String>) -> Reply {
+    result.unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The answer, or why there is none (no connection, or it broke mid-body).

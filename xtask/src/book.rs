@@ -12,7 +12,8 @@
 //!   items of its code that the step adds or changes (Rust items, the
 //!   scripts' functions and constants, style sheets whole), found by name
 //!   in whatever file they are (items.rs), their text written in the chapter;
-//! - `SUMMARY.md` lists the steps as they are on disk, then the appendix.
+//! - `SUMMARY.md` lists the steps as they are on disk, those from
+//!   `GOING_FURTHER` on in a part of their own, then the appendix.
 //!
 //! `--check` (CI) fails when the committed sources are not what the steps
 //! give now. Then every `{{#include}}` must resolve, mdBook (installed at a
@@ -46,6 +47,11 @@ uses another binary of that version instead.
 
 /// The mdBook the book is built with: `cargo install` takes exactly this one.
 pub const MDBOOK_VERSION: &str = "0.5.4";
+
+/// The first step of the tutorial's second part, "Going further" (accounts,
+/// and what a real app needs after them): the book lists it and the steps
+/// after it under a part title of their own, as the README's second table.
+const GOING_FURTHER: u32 = 20;
 
 /// Where the book's sources are (mdBook's `src`), relative to the workspace.
 const SOURCES: &str = "docs/book";
@@ -202,6 +208,9 @@ fn sources(root: &Path, all: &[Step]) -> Result<BTreeMap<PathBuf, String>, Strin
             }
         }
         files.insert(folder.join("README.md"), chapter);
+        if going_further(step) && !previous.is_some_and(going_further) {
+            summary += "\n# Going further\n\n";
+        }
         summary += &format!(
             "- [{}](steps/{}/README.md)\n",
             chapter_title(step),
@@ -262,6 +271,12 @@ fn exercises(root: &Path) -> Vec<(String, String)> {
 /// The step's number as the lessons write it: `07b`.
 fn number(step: &Step) -> &str {
     step.name.strip_prefix('s').unwrap_or(&step.name)
+}
+
+/// Whether the step is in the second part, "Going further" (`GOING_FURTHER` on).
+fn going_further(step: &Step) -> bool {
+    let digits = number(step).trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    digits.parse::<u32>().is_ok_and(|n| n >= GOING_FURTHER)
 }
 
 /// "07b: `POST /api/messages` creates a message", from the lesson's title

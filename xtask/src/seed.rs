@@ -3,14 +3,16 @@
 //! messages' dates spread over a few minutes, so that the messages page's
 //! Date column reads like a conversation. One copy of it, for
 //! `scripts/switch --seed`, `scripts/switch reset --seed` and
-//! `scripts/exercise run --seed`.
+//! `scripts/exercise run --seed`. From step 20, which has accounts, the
+//! users get their sample passwords, and each message is sent logged in as
+//! its author, as the step's lesson does with httpie's `--session`.
 
 use std::path::Path;
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use serde_json::{Value, json};
-use shared::sample::{MESSAGES, USERS};
+use shared::sample::{MESSAGES, PASSWORDS, USERS};
 
 use crate::switch::agent;
 
@@ -29,14 +31,19 @@ pub(crate) fn sample_data(step: &str, database: &Path, port: u16) -> Result<Stri
         return Ok(format!("nothing: {step} has no users table yet"));
     };
     let http = agent(Duration::from_secs(10));
-    let post = |path: &str, body: Value| -> Result<bool, String> {
-        let mut reply = http
-            .post(format!("http://127.0.0.1:{port}{path}"))
+    // POSTs `body` with the session `cookie`, if any: the answer's cookie
+    // when it was stored (`Some`), `None` when the step has no such path yet.
+    let post = |path: &str, body: Value, cookie: &str| -> Result<Option<String>, String> {
+        let mut request = http.post(format!("http://127.0.0.1:{port}{path}"));
+        if !cookie.is_empty() {
+            request = request.header("Cookie", cookie);
+        }
+        let mut reply = request
             .send_json(&body)
             .map_err(|e| format!("POST {path}: {e}"))?;
         match reply.status().as_u16() {
-            200..=299 => Ok(true),
-            404 | 405 => Ok(false),
+            200..=299 => Ok(Some(session_cookie(&reply))),
+            404 | 405 => Ok(None),
             status => Err(format!(
                 "POST {path} {body} answered {status}: {}",
                 reply.body_mut().read_to_string().unwrap_or_default()
@@ -45,26 +52,57 @@ pub(crate) fn sample_data(step: &str, database: &Path, port: u16) -> Result<Stri
     };
 
     if users_before == 0 {
-        for (name, email, nickname) in USERS {
-            let user = json!({ "name": name, "email": email, "nickname": nickname });
-            if !post("/api/users", user)? {
+        for ((name, email, nickname), password) in USERS.into_iter().zip(PASSWORDS) {
+            // The password is read from step 20 on; the steps before ignore it.
+            let user = json!({
+                "name": name,
+                "email": email,
+                "nickname": nickname,
+                "password": password,
+            });
+            if post("/api/users", user, "")?.is_none() {
                 return Ok(format!("nothing: {step} has no POST /api/users yet"));
             }
         }
     }
+    let messages_before = count_rows(database, "messages")?;
+    // When the step has accounts (step 20 on), each sample user's session,
+    // to send the messages as their authors.
+    let mut sessions = Vec::new();
+    if messages_before == Some(0) {
+        for ((_, _, nickname), password) in USERS.into_iter().zip(PASSWORDS) {
+            let login = json!({ "nickname": nickname, "password": password });
+            match post("/api/login", login, "")? {
+                Some(cookie) => sessions.push(cookie),
+                None => break,
+            }
+        }
+    }
     let users = match users_before {
+        0 if !sessions.is_empty() => format!(
+            "{} users (passwords: {})",
+            USERS.len(),
+            PASSWORDS.join(", ")
+        ),
         0 => format!("{} users", USERS.len()),
         n => format!("{n} users"),
     };
-    let messages_before = count_rows(database, "messages")?;
     if messages_before == Some(0) {
         for (author_id, recipient_id, content) in MESSAGES {
-            let message = json!({
-                "author_id": author_id,
-                "recipient_id": recipient_id,
-                "content": content,
-            });
-            if !post("/api/messages", message)? {
+            // With accounts, the author is whoever is logged in.
+            let author = usize::try_from(author_id - 1)
+                .ok()
+                .and_then(|i| sessions.get(i));
+            let message = match author {
+                Some(_) => json!({ "recipient_id": recipient_id, "content": content }),
+                None => json!({
+                    "author_id": author_id,
+                    "recipient_id": recipient_id,
+                    "content": content,
+                }),
+            };
+            let cookie = author.map_or("", String::as_str);
+            if post("/api/messages", message, cookie)?.is_none() {
                 return Ok(match users_before {
                     0 => format!("{users} ({step} has no POST /api/messages yet)"),
                     _ => format!("none added: it has {users}"),
@@ -87,6 +125,17 @@ pub(crate) fn sample_data(step: &str, database: &Path, port: u16) -> Result<Stri
         (_, Some(0)) => format!("{messages} (it had {users} already)"),
         (_, Some(_)) => format!("none added: it has {users} and {messages}"),
     })
+}
+
+/// The session cookie an answer sets, `session=...`, as a `Cookie` header
+/// sends it back; empty when there is none.
+fn session_cookie(reply: &ureq::http::Response<ureq::Body>) -> String {
+    let set = reply.headers().get_all("set-cookie").iter();
+    set.filter_map(|value| value.to_str().ok())
+        .find(|cookie| cookie.starts_with("session="))
+        .and_then(|cookie| cookie.split(';').next())
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// Dates the messages, which were all just created in the same second, a

@@ -35,13 +35,19 @@ pub enum Field {
     LimitedText(&'static str, usize),
     /// A user's id: a number or a string of digits, of a user who exists.
     UserId(&'static str),
+    /// A password of at least this many characters (step 20): stored, but
+    /// never answered, nor anything named after it (its hash).
+    Password(&'static str, usize),
 }
 
 impl Field {
     /// The field's name in the JSON body.
     pub fn name(self) -> &'static str {
         match self {
-            Field::Text(name) | Field::LimitedText(name, _) | Field::UserId(name) => name,
+            Field::Text(name)
+            | Field::LimitedText(name, _)
+            | Field::UserId(name)
+            | Field::Password(name, _) => name,
         }
     }
 }
@@ -63,7 +69,9 @@ pub struct Case {
 pub enum Expect {
     /// This status, with a JSON error whose message contains the hint; nothing written.
     Refused(u16, String),
-    /// 201, with each of these fields answered as given; one row more.
+    /// 201, with each of these fields answered as given; one row more. A
+    /// field given as `null` must be absent, and so must any whose name
+    /// contains its name (a password, and its hash).
     Stored(Vec<(&'static str, Value)>),
     /// Some 4xx, whatever its body (refused by the HTTP layer, before the app).
     AnyClientError,
@@ -275,6 +283,38 @@ fn field_cases(valid: &Value, fields: &[Field], field: Field, cases: &mut Vec<Ca
     ));
 
     match field {
+        Field::Password(_, shortest) => {
+            let invalid = [
+                (json!(null), "invalid type: null, expected a string"),
+                (json!(42), "invalid type: integer `42`, expected a string"),
+                (json!(true), "invalid type: boolean `true`"),
+                (json!(["a"]), "invalid type: sequence, expected a string"),
+            ];
+            for (value, hint) in invalid {
+                cases.push(refuse(value, hint));
+            }
+            // Characters are counted, not bytes ("é" is two), and blanks count.
+            let short = format!("{name} must be at least {shortest} characters long");
+            for too_short in [
+                String::new(),
+                "é".repeat(shortest - 1),
+                " ".repeat(shortest - 1),
+            ] {
+                cases.push(refuse(json!(too_short), &short));
+            }
+            for long_enough in [
+                "é".repeat(shortest),
+                " ".repeat(shortest),
+                "é".repeat(50_000),
+            ] {
+                let what = format!("{name} of {} characters", long_enough.chars().count());
+                cases.push(keep(what, json!(long_enough)));
+            }
+            for odd in ODD_TEXTS {
+                let padded = format!("{odd}{}", "x".repeat(shortest));
+                cases.push(keep(format!("{name} {odd:?}"), json!(padded)));
+            }
+        }
         Field::Text(_) | Field::LimitedText(..) => {
             let blank = format!("{name} must not be empty");
             for (value, hint) in [
@@ -364,9 +404,11 @@ fn stored(fields: &[Field], body: &Value) -> Expect {
     )
 }
 
-/// How the step answers a field it stored: a text as sent, an id as a number.
+/// How the step answers a field it stored: a text as sent, an id as a
+/// number, a password not at all.
 fn answered(field: Field, value: &Value) -> Value {
     match (field, value) {
+        (Field::Password(..), _) => Value::Null,
         (Field::UserId(_), Value::String(digits)) => {
             json!(digits.parse::<i64>().expect("a valid id"))
         }
@@ -663,6 +705,13 @@ fn judge(reply: &Reply, expect: &Expect, added: i64) -> Result<(), String> {
             let stored: Value =
                 serde_json::from_str(&reply.body).map_err(|e| format!("not JSON ({e})"))?;
             for (name, value) in fields {
+                let named = stored.as_object().into_iter().flat_map(|o| o.keys());
+                if let Some(key) = named
+                    .clone()
+                    .find(|key| value.is_null() && key.contains(name))
+                {
+                    return Err(format!("{key} is answered: it never should be"));
+                }
                 let got = answered_id(&stored, name);
                 if got != *value {
                     return Err(format!(
@@ -727,7 +776,8 @@ fn report(failures: &[String], ran: usize) -> usize {
 }
 
 /// Sends one request as raw bytes over a new connection, exactly as given:
-/// headers as listed (no `Content-Type` unless listed), any body bytes.
+/// headers as listed (no `Content-Type` unless listed), any body bytes; and
+/// the app's cookies, unless a `Cookie` header is listed.
 pub fn send(
     app: &TestApp,
     method: &str,
@@ -746,6 +796,13 @@ pub fn send(
     );
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    // The app's cookies (step 20 on: the session it logged in with).
+    let cookie_given = headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("cookie"));
+    if let Some(cookies) = app.cookies.header().filter(|_| !cookie_given) {
+        request.push_str(&format!("Cookie: {cookies}\r\n"));
     }
     request.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
     let mut bytes = request.into_bytes();

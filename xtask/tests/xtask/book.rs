@@ -105,6 +105,24 @@ fn the_committed_book_pages_are_what_the_steps_give_now() {
 }
 
 #[test]
+fn the_steps_from_20_on_are_a_second_part_going_further() {
+    let summary = fs::read_to_string(workspace().join("docs/book/SUMMARY.md")).unwrap();
+    let at = |text: &str| {
+        summary
+            .find(text)
+            .unwrap_or_else(|| panic!("{text}: {summary}"))
+    };
+    let further = at("\n# Going further\n");
+    assert!(at("\n# The steps\n") < at("(steps/s19/README.md)"));
+    assert!(at("(steps/s19/README.md)") < further, "{summary}");
+    assert!(further < at("(steps/s20/README.md)"), "{summary}");
+    assert!(
+        at("(steps/s20/README.md)") < at("\n# Appendix\n"),
+        "{summary}"
+    );
+}
+
+#[test]
 fn a_chapter_includes_its_lesson_and_shows_its_diff_and_its_new_code() {
     let root = workspace();
     let chapter = fs::read_to_string(root.join("docs/book/steps/s07b/README.md")).unwrap();

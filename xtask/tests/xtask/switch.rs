@@ -478,6 +478,41 @@ fn a_reader_never_sees_the_record_missing_or_half_written_during_a_switch() {
 }
 
 #[test]
+fn seed_on_20_gives_the_passwords_once_and_sends_each_message_as_its_author() {
+    let sandbox = Sandbox::new("seed20");
+    let summary = sandbox.switch_to("20", &["--seed"]);
+    assert!(
+        summary.contains(
+            "  seeded    3 users (passwords: alice-password, bob-password, charlie-password), \
+             7 messages over 10 minutes\n"
+        ),
+        "{summary}"
+    );
+    // Each message was sent by its author, logged in (the step takes no
+    // author_id from the body): the sample's authors.
+    let db = rusqlite::Connection::open(sandbox.database("s20")).unwrap();
+    let stored: Vec<(i64, i64, String)> = db
+        .prepare("SELECT author_id, recipient_id, content FROM messages ORDER BY id")
+        .unwrap()
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let sample: Vec<(i64, i64, String)> = shared::sample::MESSAGES
+        .iter()
+        .map(|(a, r, c)| (*a, *r, c.to_string()))
+        .collect();
+    assert_eq!(stored, sample);
+    // The passwords are said once, when the users are made.
+    let again = sandbox.switch_to("20", &["--seed"]);
+    assert!(
+        again.contains("  seeded    none added: it has 3 users and 7 messages\n"),
+        "{again}"
+    );
+    assert!(!again.contains("password"), "{again}");
+}
+
+#[test]
 fn seed_twice_on_02b_adds_the_sample_users_once() {
     let sandbox = Sandbox::new("seed02b");
     let summary = sandbox.switch_to("02b", &["--seed"]);
