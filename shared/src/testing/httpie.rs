@@ -126,7 +126,8 @@ impl Runner {
 }
 
 /// The Python that `http` runs with, read from its `#!` line, when httpie
-/// is a Python script (pip, pipx, Debian, Homebrew all install it so).
+/// is a Python script (pip, pipx, Debian, Homebrew all install it so); when
+/// `http` is a wrapper (pyenv's shims are shell scripts), `python3`.
 fn httpie_python() -> Option<String> {
     if !cfg!(unix) {
         return None;
@@ -146,7 +147,18 @@ fn httpie_python() -> Option<String> {
         [python] => *python,
         _ => return None,
     };
-    python.contains("python").then(|| python.to_string())
+    if python.contains("python") {
+        return Some(python.to_string());
+    }
+    // A wrapper, such as pyenv's shim (a shell script): then the `python3`
+    // of the same PATH, if httpie is one of its modules.
+    let probe = Command::new("python3")
+        .args(["-c", "import httpie.core"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    probe.is_ok_and(|status| status.success()).then(|| "python3".to_string())
 }
 
 /// One line, one `http` process.

@@ -11,7 +11,6 @@ mod errors;
 mod faults;
 mod load;
 mod messages;
-mod misbehaving;
 mod pages;
 mod tutorial;
 mod users;
