@@ -158,7 +158,9 @@ fn httpie_python() -> Option<String> {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status();
-    probe.is_ok_and(|status| status.success()).then(|| "python3".to_string())
+    probe
+        .is_ok_and(|status| status.success())
+        .then(|| "python3".to_string())
 }
 
 /// One line, one `http` process.
