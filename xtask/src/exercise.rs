@@ -83,17 +83,7 @@ pub fn main(args: Vec<String>) -> Result<(), String> {
             "--apply" => apply = true,
             "--watch" | "-w" => serve.watch = true,
             "--seed" => serve.seed = true,
-            "--port" | "-p" => {
-                let value = match inline {
-                    Some(value) => value.to_string(),
-                    None => args
-                        .next()
-                        .ok_or("--port needs a number, e.g. --port 5002")?,
-                };
-                serve.port = Some(value.parse().ok().filter(|&p| p != 0).ok_or(format!(
-                    "--port takes a number from 1 to 65535, not {value:?}"
-                ))?);
-            }
+            "--port" | "-p" => serve.port = Some(crate::switch::port_option(inline, &mut args)?),
             // What follows `--` goes to the copy (`run -- --port 5002`).
             "--" => passed_on.extend(args.by_ref()),
             _ => words.push(arg),

@@ -137,17 +137,7 @@ fn parse(args: Vec<String>) -> Result<Action, String> {
             }
             "--watch" | "-w" => watch = true,
             "--undo" => undo = true,
-            "--port" | "-p" => {
-                let value = match inline {
-                    Some(value) => value.to_string(),
-                    None => args
-                        .next()
-                        .ok_or("--port needs a number, e.g. --port 5002")?,
-                };
-                port = Some(value.parse().ok().filter(|&port| port != 0).ok_or(format!(
-                    "--port takes a number from 1 to 65535, not {value:?}"
-                ))?);
-            }
+            "--port" | "-p" => port = Some(port_option(inline, &mut args)?),
             other if other.starts_with('-') => {
                 return Err(format!("unknown option {other:?}\n\n{USAGE}"));
             }
@@ -579,14 +569,7 @@ fn run(places: &Places, wanted: &Wanted, watcher: Option<u32>) -> Result<Started
     // 1. The port must be free, or be the one of the server we are replacing.
     let port_is_ours = running.as_ref().is_some_and(|old| old.port == port);
     if !port_is_ours && port_is_taken(port) {
-        let user = match Server::on_port(places, port) {
-            Some(other) => format!(
-                "{}, which switch started ({} stops it)",
-                other.described(),
-                other.stop_command()
-            ),
-            None => "another program".to_string(),
-        };
+        let user = port_user(places, port);
         return Err(format!(
             "port {port} is already in use by {user} ({unchanged}).\n\
              Stop that program, or pick another port: scripts/switch {} --port {}\n\
@@ -736,14 +719,7 @@ pub(crate) fn serve_copy(
     let places = Places::new();
     let slot = Slot::Own(port);
     if port_is_taken(port) {
-        let user = match Server::on_port(&places, port) {
-            Some(other) => format!(
-                "{}, which switch started ({} stops it)",
-                other.described(),
-                other.stop_command()
-            ),
-            None => "another program".to_string(),
-        };
+        let user = port_user(&places, port);
         return Err(format!(
             "port {port} is already in use by {user}: pick another one, e.g. --port {}",
             port.checked_add(1).unwrap_or(DEFAULT_PORT + 1)
@@ -799,6 +775,36 @@ pub(crate) fn serve_copy(
 }
 
 /// Is something listening on `port`, or holding it?
+/// The value of `--port` (`--port 5002`, or `--port=5002` when `inline`):
+/// a number from 1 to 65535.
+pub(crate) fn port_option(
+    inline: Option<&str>,
+    args: &mut impl Iterator<Item = String>,
+) -> Result<u16, String> {
+    let value = match inline {
+        Some(value) => value.to_string(),
+        None => args
+            .next()
+            .ok_or("--port needs a number, e.g. --port 5002")?,
+    };
+    value.parse().ok().filter(|&port| port != 0).ok_or(format!(
+        "--port takes a number from 1 to 65535, not {value:?}"
+    ))
+}
+
+/// Who holds `port`: a server switch started (and how to stop it), or
+/// another program.
+fn port_user(places: &Places, port: u16) -> String {
+    match Server::on_port(places, port) {
+        Some(other) => format!(
+            "{}, which switch started ({} stops it)",
+            other.described(),
+            other.stop_command()
+        ),
+        None => "another program".to_string(),
+    }
+}
+
 pub(crate) fn port_is_taken(port: u16) -> bool {
     let address = ([127, 0, 0, 1], port).into();
     TcpStream::connect_timeout(&address, Duration::from_millis(500)).is_ok()
