@@ -282,10 +282,10 @@ fn bind(host: &str, port: u16) -> TcpListener {
 /// cannot proceed. On Linux, the kernel drops a connection whose data has
 /// waited this long to be taken, or acknowledged (`TCP_USER_TIMEOUT`, which
 /// each connection inherits from the listener): longer than the WebSocket
-/// heartbeat of steps 16 and later (15 s), so that goes first.
+/// heartbeat of steps 16 and later (10 s), so that goes first.
 #[cfg(target_os = "linux")]
 fn give_up_on_stalled_clients(listener: &TcpListener) {
-    let limit = std::time::Duration::from_secs(20);
+    let limit = std::time::Duration::from_secs(12);
     if let Err(e) = socket2::SockRef::from(listener).set_tcp_user_timeout(Some(limit)) {
         eprintln!("warning: connections that stall will not be dropped: {e}");
     }

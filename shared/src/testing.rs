@@ -77,6 +77,15 @@ pub fn account_json(user: (&str, &str, &str), password: &str) -> Value {
     body
 }
 
+/// The sample users' [`PASSWORDS`] hashed with Argon2id at its smallest
+/// settings (8 KiB, one pass; made with Python's argon2-cffi): for tests
+/// that need a user logged in, not the cost of a hash.
+pub const QUICK_HASHES: [&str; 3] = [
+    "$argon2id$v=19$m=8,t=1,p=1$rkb5jpjliwkEegneL+pYdw$Y9Yuwrcbm6FNaOhnz/dlL0R7MiiJcuU/wGp4Y6pIeBA",
+    "$argon2id$v=19$m=8,t=1,p=1$QjXdl23gI//s2FlMm1PDQA$/5akzF8GdwvxnLMyd0mlxh0XJIf1o+iVmOmmcua/NRw",
+    "$argon2id$v=19$m=8,t=1,p=1$qlyvP/RdprL8Z8+Ljuvkfg$hkgY8kbcLedmfo8VM0fRJHIhGn/WF8j5Vfhk53ZYnaw",
+];
+
 /// A running step binary, stopped (and its temporary folder removed) on drop.
 pub struct TestApp {
     child: RefCell<Child>,
@@ -407,7 +416,30 @@ impl TestApp {
 
     /// Creates the tutorial's three sample users through the API, each with
     /// their sample password (which the steps before 20 do not read).
+    ///
+    /// From step 20 on (a `password_hash` column), they are written into
+    /// the database file instead, with hashes of Argon2's smallest settings
+    /// ([`QUICK_HASHES`]): a sign-up or a login at the step's own settings
+    /// costs some 40 ms of CPU, and most tests only need someone logged in.
+    /// Logging in checks them with the step's own code, which reads the
+    /// settings from the hash; the tests of sign-up, of the settings and of
+    /// a burst of logins create their users through the API.
     pub fn add_sample_users(&self) {
+        if self
+            .column_names("users")
+            .iter()
+            .any(|c| c == "password_hash")
+        {
+            let db = rusqlite::Connection::open(self.db_path()).expect("open the database");
+            for ((name, email, nickname), hash) in USERS.into_iter().zip(QUICK_HASHES) {
+                db.execute(
+                    "INSERT INTO users (name, email, nickname, password_hash) VALUES (?1, ?2, ?3, ?4)",
+                    [name, email, nickname, hash],
+                )
+                .unwrap_or_else(|e| panic!("cannot add {nickname}: {e}"));
+            }
+            return;
+        }
         for (user, password) in USERS.into_iter().zip(PASSWORDS) {
             let reply = self.post_json("/api/users", &account_json(user, password));
             assert_eq!(reply.status, 201, "creating {user:?}: {}", reply.body);
