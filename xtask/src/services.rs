@@ -189,6 +189,17 @@ mod unix {
             started.elapsed().as_secs_f64(),
             shown(&folder.dir, root)
         );
+        if let Some(pg) = folder.running(Kind::Postgres)
+            && let Ok(data) = folder.postgres_data(pg.port)
+            && !data.starts_with(&folder.dir)
+        {
+            println!(
+                "PostgreSQL's data is in {} (the user postgres, which runs it for root, \
+                 cannot reach {})",
+                data.display(),
+                folder.dir.display()
+            );
+        }
         urls(folder);
         Ok(())
     }
