@@ -153,9 +153,13 @@ mod unix {
         if !missing.is_empty() {
             let titles: Vec<&str> = missing.iter().map(|kind| kind.title()).collect();
             let packages: Vec<&str> = missing.iter().map(|kind| kind.package()).collect();
+            let (last, others) = titles.split_last().unwrap_or((&"", &[]));
+            let who = match others {
+                [] => format!("{last} is"),
+                _ => format!("{} and {last} are", others.join(", ")),
+            };
             return Err(format!(
-                "{} not installed (install with: apt install {})",
-                titles.join(" and ") + if missing.len() == 1 { " is" } else { " are" },
+                "{who} not installed (install with: apt install {})",
                 packages.join(" ")
             ));
         }
