@@ -1,43 +1,37 @@
 //! `scripts/services up|status|down` (xtask/src/services.rs), run as the
 //! script runs it, on a run folder and ports of the test's own: the three
 //! servers really start, answer, and are gone after `down`.
-#![cfg(target_os = "linux")]
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::Command;
 
 use shared::services::{Kind, http_status_line, port_is_free, postgres_tool, redis_ping};
 use shared::testing::missing_tool;
 
-/// `scripts/services ARGS --dir <the test's folder>`: its stdout, or a
-/// failure with its stderr.
-fn services(dir: &PathBuf, args: &[&str]) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .arg("services")
-        .args(args)
-        .arg("--dir")
-        .arg(dir)
-        .output()
-        .expect("run xtask");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "services {args:?}: {stdout}{stderr}"
-    );
-    stdout
+use crate::common::{TempDir, stdout, xtask};
+
+/// `scripts/services ARGS --dir DIR`: its output, which must be a success.
+fn services(dir: &Path, args: &[&str]) -> String {
+    stdout(
+        &xtask("services")
+            .args(args)
+            .arg("--dir")
+            .arg(dir)
+            .output()
+            .unwrap(),
+    )
 }
 
-/// Stops whatever a failed test left running, and removes its folder.
-struct Cleanup(PathBuf);
+/// Stops whatever a failed test left running (its folder goes after it).
+struct Down<'a>(&'a Path);
 
-impl Drop for Cleanup {
+impl Drop for Down<'_> {
     fn drop(&mut self) {
-        let _ = Command::new(env!("CARGO_BIN_EXE_xtask"))
-            .args(["services", "down", "--dir"])
-            .arg(&self.0)
+        let _ = xtask("services")
+            .arg("down")
+            .arg("--dir")
+            .arg(self.0)
             .output();
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -57,13 +51,13 @@ fn services_up_starts_the_three_servers_once_and_down_stops_them_by_pid() {
         missing_tool(&format!("{missing}, so scripts/services was NOT tested"));
         return;
     }
-    let dir = std::env::temp_dir().join(format!("xtask-services-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let _cleanup = Cleanup(dir.clone());
+    let temp = TempDir::new("services");
+    let dir = temp.path();
+    let _down = Down(dir);
     let [pg, redis, nginx] = free_ports();
     let ports = format!("{pg},{redis},{nginx}");
 
-    let up = services(&dir, &["up", "--ports", &ports]);
+    let up = services(dir, &["up", "--ports", &ports]);
     for line in [
         format!("PostgreSQL  runs on 127.0.0.1:{pg}"),
         format!("Redis       runs on 127.0.0.1:{redis}"),
@@ -102,14 +96,14 @@ fn services_up_starts_the_three_servers_once_and_down_stops_them_by_pid() {
     let pids = [pid("postgres"), pid("redis"), pid("nginx")];
 
     // A second `up` starts nothing new.
-    let again = services(&dir, &["up", "--ports", &ports]);
+    let again = services(dir, &["up", "--ports", &ports]);
     assert_eq!(again.matches("(already running)").count(), 3, "{again}");
     assert_eq!([pid("postgres"), pid("redis"), pid("nginx")], pids);
 
-    let status = services(&dir, &["status"]);
+    let status = services(dir, &["status"]);
     assert_eq!(status.matches(" runs on ").count(), 3, "{status}");
 
-    let down = services(&dir, &["down"]);
+    let down = services(dir, &["down"]);
     for pid in pids {
         assert!(down.contains(&format!("stopped (pid {pid},")), "{down}");
         // A process that has exited, even one not yet reaped, has no
@@ -120,6 +114,6 @@ fn services_up_starts_the_three_servers_once_and_down_stops_them_by_pid() {
     for port in [pg, redis, nginx] {
         assert!(port_is_free(port), "port {port} still taken");
     }
-    let status = services(&dir, &["status"]);
+    let status = services(dir, &["status"]);
     assert_eq!(status.matches(" stopped").count(), 3, "{status}");
 }
