@@ -769,10 +769,14 @@ fn runs(pid: u32, binary: &Path) -> bool {
     let Ok(exe) = fs::read_link(format!("/proc/{pid}/exe")) else {
         return false;
     };
+    // A package upgrade replaces the file under a running server, which
+    // Linux then shows as "/usr/bin/redis-server (deleted)".
+    let exe = exe.to_string_lossy();
+    let exe = exe.strip_suffix(" (deleted)").unwrap_or(&exe);
     let binary = binary
         .canonicalize()
         .unwrap_or_else(|_| binary.to_path_buf());
-    exe == binary
+    Path::new(exe) == binary
 }
 
 #[cfg(target_os = "linux")]
