@@ -25,6 +25,10 @@ pub use plumbing::plumbing;
 /// then requests must name a loopback host (see [`plumbing`]).
 static LOOPBACK_ONLY: OnceLock<bool> = OnceLock::new();
 
+/// Private PostgreSQL, Redis and nginx servers (from s22 on), for
+/// `scripts/services` and the tests.
+#[cfg(unix)]
+pub mod services;
 pub mod testing;
 
 /// The tutorial's sample data, as its README creates it with httpie: for the

@@ -760,6 +760,27 @@ pub fn httpie_is_installed() -> bool {
     found
 }
 
+/// Starts private servers for a test (`&[Kind::Postgres]`...), each on a
+/// free port in a temporary folder, nginx in front of `upstreams`; they stop
+/// when the result is dropped. When one is not installed, says so loudly and
+/// returns None: the test then returns early and passes, except in CI
+/// (`CI=true`), where it fails.
+#[cfg(unix)]
+pub fn services(
+    wanted: &[crate::services::Kind],
+    upstreams: &[std::net::SocketAddr],
+) -> Option<crate::services::Services> {
+    use crate::services::{Error, Services};
+    match Services::start(&temp_dir(), wanted, upstreams) {
+        Ok(services) => Some(services),
+        Err(missing @ Error::Missing(_)) => {
+            missing_tool(&format!("{missing}, so this test did NOT run"));
+            None
+        }
+        Err(Error::Failed(message)) => panic!("{message}"),
+    }
+}
+
 /// A tool some test needs is missing. In CI (`CI=true`) that fails the test;
 /// elsewhere it prints a banner nobody can miss, and the test carries on.
 pub fn missing_tool(message: &str) {

@@ -58,11 +58,12 @@ const SOURCES: &str = "docs/book";
 
 /// The pages after the steps: repository files (readable on a code host too),
 /// each included by a page at the same path under docs/book/.
-const APPENDIX: [(&str, &str, u8); 7] = [
+const APPENDIX: [(&str, &str, u8); 8] = [
     ("docs/flask.md", "From Flask to Rust: the concepts", 0),
     // Followed by each exercise's page: exercises/*/README.md.
     ("docs/exercises.md", "Exercises", 0),
     ("docs/scripts.md", "Switching steps, and diffs", 0),
+    ("docs/services.md", "Private servers (steps 22 on)", 0),
     ("docs/browser-tests.md", "The browser tests", 0),
     ("bench/README.md", "Benchmarks", 0),
     ("bench/RESULTS.md", "Results", 1),

@@ -16,6 +16,7 @@ mod items;
 mod process;
 mod reset;
 mod seed;
+mod services;
 mod steps;
 mod switch;
 mod watch;
@@ -30,6 +31,7 @@ usage: cargo run -p xtask -- switch [STEP] [--port N] [--seed|--no-seed] [--fres
        cargo run -p xtask -- exercise [start|check|hint|run|diff|solution|reset|verify] [EXERCISE]
        cargo run -p xtask -- exercise run [EXERCISE] [--watch] [--seed] [--port N]
        cargo run -p xtask -- book [--check] [--no-build]       (the book: scripts/book)
+       cargo run -p xtask -- services [up|down|status]         (from s22: scripts/services)
 
 (scripts/switch and scripts/diff run these; add --help for details)
 ";
@@ -46,16 +48,18 @@ fn main() -> ExitCode {
         Some("fill") => fill::main(args),
         Some("exercise") => exercise::main(args),
         Some("book") => book::main(args),
+        Some("services") => services::main(args),
         Some("-h" | "--help") => {
             print!(
-                "{USAGE}\n{}\n{}\n{}\n{}\n{}\n{}\n{}",
+                "{USAGE}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}",
                 switch::USAGE,
                 diff::USAGE,
                 carry::USAGE,
                 check::USAGE,
                 fill::USAGE,
                 exercise::USAGE,
-                book::USAGE
+                book::USAGE,
+                services::USAGE
             );
             Ok(())
         }

@@ -84,6 +84,7 @@ fn fake_workspace(name: &str) -> TempDir {
         "docs/flask.md",
         "docs/exercises.md",
         "docs/scripts.md",
+        "docs/services.md",
         "docs/browser-tests.md",
         "bench/README.md",
         "bench/RESULTS.md",

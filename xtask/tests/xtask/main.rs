@@ -1,7 +1,8 @@
 //! xtask's tests, in one test binary: each module tests one command, on the
 //! real steps (`switch`, `diff`), on small fake workspaces (`carry`, `check`,
 //! `reset`), on fake steps or a temporary copy of a step (`watch`), or on a
-//! copy of a step and an exercise (`exercise`).
+//! copy of a step and an exercise (`exercise`), or on private servers of
+//! their own (`services`).
 
 mod common;
 
@@ -12,5 +13,7 @@ mod diff;
 mod exercise;
 mod fill;
 mod reset;
+#[cfg(target_os = "linux")]
+mod services;
 mod switch;
 mod watch;
