@@ -25,6 +25,9 @@ pub use plumbing::plumbing;
 /// then requests must name a loopback host (see [`plumbing`]).
 static LOOPBACK_ONLY: OnceLock<bool> = OnceLock::new();
 
+/// Is a process alive, does it run a given program, stopping it: for
+/// `scripts/switch` and `services`.
+pub mod process;
 /// Private PostgreSQL, Redis and nginx servers (from s22 on), for
 /// `scripts/services` and the tests.
 #[cfg(unix)]

@@ -24,6 +24,8 @@ use std::process::{Child, Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
+use crate::process::{self, Ask};
+
 /// How long a server gets to answer after its start (PostgreSQL's first
 /// start includes `initdb`, about a second).
 const START_PATIENCE: Duration = Duration::from_secs(30);
@@ -131,7 +133,7 @@ impl Folder {
         let pid = read_number(&self.file(kind, "pid"))?;
         let port = read_number(&self.file(kind, "port")).unwrap_or(0);
         let binary = kind.binary().ok()?;
-        runs(pid, &binary).then_some(Running {
+        process::runs(pid, &binary).then_some(Running {
             kind,
             pid,
             port,
@@ -279,11 +281,13 @@ impl Folder {
             None => None,
             Some(running) => {
                 let ask = if kind == Kind::Postgres {
-                    SIGINT
+                    Ask::Interrupt
                 } else {
-                    SIGTERM
+                    Ask::Terminate
                 };
-                stop_pid(running.pid, ask).map_err(|e| format!("{}: {e}", kind.title()))?;
+                let binary = kind.binary().map_err(|e| e.to_string())?;
+                process::stop(running.pid, &binary, ask, STOP_PATIENCE, || false)
+                    .map_err(|e| format!("{}: {e}", kind.title()))?;
                 Some(running.pid)
             }
         };
@@ -721,84 +725,15 @@ fn can_enter(dir: &Path, uid: u32, gid: u32) -> bool {
     })
 }
 
-const SIGINT: i32 = 2;
-const SIGKILL: i32 = 9;
-const SIGTERM: i32 = 15;
-
 // From the C library, which the standard library links anyway: declaring
-// them saves a dependency for three calls.
+// it saves a dependency for one call.
 unsafe extern "C" {
-    fn kill(pid: i32, signal: i32) -> i32;
     fn geteuid() -> u32;
 }
 
 fn is_root() -> bool {
     // SAFETY: geteuid(2) takes nothing and always succeeds.
     unsafe { geteuid() == 0 }
-}
-
-fn signal(pid: u32, signal: i32) {
-    // 0, -1 and other negative numbers would signal whole groups of processes.
-    if let Ok(pid) = i32::try_from(pid)
-        && pid > 1
-    {
-        // SAFETY: kill(2) takes two integers and touches no memory of ours.
-        unsafe { kill(pid, signal) };
-    }
-}
-
-/// Sends `ask`, waits, then SIGKILL if the process is still there.
-fn stop_pid(pid: u32, ask: i32) -> Result<(), String> {
-    for signal_number in [ask, SIGKILL] {
-        signal(pid, signal_number);
-        let deadline = Instant::now() + STOP_PATIENCE;
-        while Instant::now() < deadline {
-            if !alive(pid) {
-                return Ok(());
-            }
-            sleep(Duration::from_millis(20));
-        }
-    }
-    Err(format!("process {pid} does not stop"))
-}
-
-/// Does process `pid` run `binary`? On Linux, from /proc (a zombie, which
-/// has exited, has no executable there any more).
-#[cfg(target_os = "linux")]
-fn runs(pid: u32, binary: &Path) -> bool {
-    let Ok(exe) = fs::read_link(format!("/proc/{pid}/exe")) else {
-        return false;
-    };
-    // A package upgrade replaces the file under a running server, which
-    // Linux then shows as "/usr/bin/redis-server (deleted)".
-    let exe = exe.to_string_lossy();
-    let exe = exe.strip_suffix(" (deleted)").unwrap_or(&exe);
-    let binary = binary
-        .canonicalize()
-        .unwrap_or_else(|_| binary.to_path_buf());
-    Path::new(exe) == binary
-}
-
-#[cfg(target_os = "linux")]
-fn alive(pid: u32) -> bool {
-    // /proc/PID/stat reads "1234 (redis-server) S ...": the state follows the last ')'.
-    fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        stat.rsplit_once(')')
-            .and_then(|(_, rest)| rest.trim_start().chars().next())
-            .is_some_and(|state| state != 'Z' && state != 'X')
-    })
-}
-
-/// Elsewhere (macOS): is there a process `pid` at all?
-#[cfg(not(target_os = "linux"))]
-fn runs(pid: u32, _binary: &Path) -> bool {
-    alive(pid)
-}
-
-#[cfg(not(target_os = "linux"))]
-fn alive(pid: u32) -> bool {
-    // SAFETY: as in `signal`; signal 0 only checks that the process exists.
-    i32::try_from(pid).is_ok_and(|pid| pid > 1 && unsafe { kill(pid, 0) } == 0)
 }
 
 #[cfg(test)]
@@ -862,7 +797,7 @@ mod tests {
         );
         drop(services);
         for (pid, port) in pids.into_iter().zip(ports) {
-            assert!(!alive(pid), "pid {pid} still alive");
+            assert!(!process::alive(pid), "pid {pid} still alive");
             assert!(port_is_free(port), "port {port} still taken");
         }
     }
