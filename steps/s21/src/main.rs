@@ -174,12 +174,17 @@ async fn list_messages_with(
         return Err(AuthError::Forbidden(why));
     }
     let (before, limit) = parse_page_query(&query)?;
-    let page = db.run(move |connection| select_page(connection, user_id, before, limit)).await?;
+    let page = db
+        .run(move |connection| select_page(connection, user_id, before, limit))
+        .await?;
     let mut answer = HttpResponse::Ok();
     // Where the page before this one is, if there is one: a `Link` header
     // (RFC 8288), so the body stays the list of messages it always was.
     if let (true, Some(oldest)) = (page.has_older, page.messages.first()) {
-        let url = format!("/api/messages/with/{user_id}?before={}&limit={limit}", oldest.id);
+        let url = format!(
+            "/api/messages/with/{user_id}?before={}&limit={limit}",
+            oldest.id
+        );
         answer.insert_header((header::LINK, format!("<{url}>; rel=\"prev\"")));
     }
     Ok(answer.json(page.messages))
@@ -224,9 +229,10 @@ async fn main() -> std::io::Result<()> {
             .app_data(web::JsonConfig::default().error_handler(reject_bad_json))
             .app_data(web::PathConfig::default().error_handler(reject_bad_path))
             // A query that cannot be read at all (`?limit=1&limit=2`): 422 too.
-            .app_data(web::QueryConfig::default().error_handler(|err, _| {
-                ApiError::BadInput(format!("the query: {err}")).into()
-            }))
+            .app_data(
+                web::QueryConfig::default()
+                    .error_handler(|err, _| ApiError::BadInput(format!("the query: {err}")).into()),
+            )
             .wrap(
                 middleware::DefaultHeaders::new()
                     .add(("Content-Security-Policy", PAGE_POLICY))

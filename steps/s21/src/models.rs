@@ -273,7 +273,10 @@ pub fn select_page(
     if has_older {
         messages.remove(0); // the extra one, the oldest: it belongs to the page before
     }
-    Ok(ConversationPage { messages, has_older })
+    Ok(ConversationPage {
+        messages,
+        has_older,
+    })
 }
 
 /// Reads a user id sent as a number (`1`) or as a string of digits (`"1"`).

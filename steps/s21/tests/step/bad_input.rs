@@ -238,10 +238,18 @@ fn every_page_lists(app: &TestApp, table: &str, texts: &[&str]) {
     }
     assert_eq!(listed.len() as i64, app.count_rows(table));
     for text in texts {
-        assert!(listed.iter().any(|m| m["content"] == *text), "{text:?} is not listed");
+        assert!(
+            listed.iter().any(|m| m["content"] == *text),
+            "{text:?} is not listed"
+        );
     }
     let newest = app.get("/api/messages/with/1").body;
-    for query in ["?id=abc", "?limit=-1&offset=99999999999999999999", "?%FF=%3Cb%3E", "?'OR'1'='1"] {
+    for query in [
+        "?id=abc",
+        "?limit=-1&offset=99999999999999999999",
+        "?%FF=%3Cb%3E",
+        "?'OR'1'='1",
+    ] {
         let path = format!("/api/messages/with/1{query}");
         let reply = bad_input::send(app, "GET", &path, &[], b"");
         match reply.status {

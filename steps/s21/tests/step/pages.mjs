@@ -25,8 +25,14 @@ import {
 const users = await app.getJson('/api/users');
 
 // The sample users' passwords (shared::sample::PASSWORDS), and their ids.
-const passwords = { alice: 'alice-password', bob: 'bob-password', charlie: 'charlie-password' };
-const ids = { alice: 1, bob: 2, charlie: 3 };
+// Dave (user 5) has 120 notes to himself: more than a page (step 21).
+const passwords = {
+  alice: 'alice-password',
+  bob: 'bob-password',
+  charlie: 'charlie-password',
+  dave: 'dave-password',
+};
+const ids = { alice: 1, bob: 2, charlie: 3, dave: 5 };
 
 /** Logs `nickname` in through the API; answers the session cookie to send, `session=...`. */
 async function logIn(nickname, password = passwords[nickname]) {
@@ -70,7 +76,7 @@ async function openAs(t, nickname, path, options = {}) {
 }
 
 test('the users page shows every user as "nickname (name)", linking to their messages', async (t) => {
-  assert.equal(users.length, 4, 'the 3 sample users and the one with markup');
+  assert.equal(users.length, 5, 'the 3 sample users, the one with markup, and dave');
   const page = await open(t, '/front/users');
   await screenshot(page, 'users');
 
@@ -446,6 +452,75 @@ test('a catch-up that fails is tried again; the page says connected only once up
   assert.equal(await alice.locator('body[data-subscribed="yes"]').count(), 0);
   await alice.locator('body[data-subscribed="yes"]').waitFor({ state: 'attached', timeout: 5000 });
   assert.match(await status.innerText(), /^connected: new messages appear/);
+});
+
+// Step 21: a conversation in pages.
+
+/** Dave's whole conversation, oldest first, walked back page by page through the API. */
+async function wholeConversationOfDave() {
+  const messages = [];
+  let url = '/api/messages/with/5?limit=200';
+  while (url) {
+    const response = await fetch(app.url(url), { headers: { Cookie: sessions.dave } });
+    assert.equal(response.status, 200);
+    messages.unshift(...(await response.json()));
+    url = response.headers.get('Link')?.match(/<([^>]*)>; rel="prev"/)?.[1];
+  }
+  return messages;
+}
+
+test('the page shows the newest 50; "Older messages" adds the page before above, keeping the reading position, up to the start', async (t) => {
+  const all = (await wholeConversationOfDave()).map((message) => message.id);
+  assert.equal(all.length, 120);
+  const dave = await openAs(t, 'dave', '/front/messages');
+  await dave.locator('body[data-subscribed="yes"]').waitFor({ state: 'attached' });
+  assert.deepEqual(await rowIds(dave), all.slice(-50), 'the newest 50, oldest first');
+  const older = dave.getByRole('button', { name: 'Older messages' });
+
+  for (const shown of [100, 120]) {
+    // The reader is at the top, reading the first row shown.
+    const [firstId] = await rowIds(dave);
+    const first = dave.locator(`table.messages tbody tr[data-id="${firstId}"]`);
+    await first.scrollIntoViewIfNeeded();
+    const before = await first.boundingBox();
+    await older.click();
+    await dave.locator('table.messages tbody tr').nth(shown - 1).waitFor();
+    assert.deepEqual(await rowIds(dave), all.slice(-shown), `the newest ${shown}, in order`);
+    // The page added 50 rows above it: that row has not moved on the screen.
+    const after = await first.boundingBox();
+    assert.ok(Math.abs(after.y - before.y) <= 1, `the row stays at ${before.y}px, not ${after.y}px`);
+  }
+  await screenshot(dave, 'older-messages');
+  // The start of the conversation: no more button, and the page says so.
+  assert.equal(await older.count(), 0);
+  assert.equal(await dave.locator('p.older').innerText(), 'The start of the conversation.');
+});
+
+test('a page that lost its connection catches up page by page back to what it has, not the whole conversation', async (t) => {
+  const dave = await openAs(t, 'dave', '/front/messages');
+  expectConsoleErrors(dave, /WebSocket connection to .* failed|ERR_CONNECTION_REFUSED/);
+  await dave.locator('body[data-subscribed="yes"]').waitFor({ state: 'attached' });
+  const shown = await rowIds(dave);
+  let networkDown = true;
+  await dave.routeWebSocket(/\/ws$/, (socket) => (networkDown ? socket.close() : socket.connectToServer()));
+  await dave.evaluate(() => socket.close());
+  await dave.locator('body[data-subscribed="no"]').waitFor({ state: 'attached' });
+  // 60 notes while away: more than a page; then a live one once back.
+  const missed = [];
+  for (let i = 0; i < 60; i++) missed.push((await postMessage('dave', 5, `while away ${i}`)).id);
+  const fetched = [];
+  dave.on('request', (request) => {
+    if (request.url().includes('/api/messages/with/')) fetched.push(new URL(request.url()).search);
+  });
+  networkDown = false;
+  await dave.locator('body[data-subscribed="yes"]').waitFor({ state: 'attached', timeout: 15_000 });
+  assert.deepEqual(await rowIds(dave), [...shown, ...missed], 'what it had, then all it missed, in order');
+  assert.equal(fetched.length, 2, `two pages of 50 for 60 missed: ${fetched}`);
+  assert.equal(fetched[0], '', 'the newest page first');
+  assert.match(fetched[1], /^\?before=\d+&limit=50$/);
+  // And live messages still come.
+  const live = await postMessage('dave', 5, 'live again');
+  await dave.locator(`table.messages tbody tr[data-id="${live.id}"]`).waitFor();
 });
 
 test('odd input through the form: stored and shown as typed, or refused naming the field', async (t) => {

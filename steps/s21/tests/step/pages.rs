@@ -282,6 +282,19 @@ fn the_pages_work_in_a_real_browser() {
     });
     assert_eq!(app.post_json("/api/users", &marked).status, 201);
     app.add_sample_messages_as_their_authors();
+    // Dave (user 5) and 120 notes to himself: more than a page (step 21).
+    let dave = json!({
+        "name": "Dave Paging",
+        "email": "dave@foo.com",
+        "nickname": "dave",
+        "password": "dave-password",
+    });
+    assert_eq!(app.post_json("/api/users", &dave).status, 201);
+    assert_eq!(app.log_in("dave", "dave-password").status, 200);
+    for i in 0..120 {
+        let note = json!({"recipient_id": 5, "content": format!("note {i}")});
+        assert_eq!(app.post_json("/api/messages", &note).status, 201);
+    }
     // A message whose content is markup, from alice to bob.
     app.log_in_as("alice");
     let marked = json!({
@@ -298,9 +311,10 @@ fn the_pages_work_in_a_real_browser() {
     // pages.mjs sends ten messages from the form that the server stores
     // (five of odd text), and four it refuses or never receives (one from a
     // script that names an author), and six through the API, each logged in
-    // as its author: sixteen are in the file.
+    // as its author: sixteen are in the file; and dave's 61 more notes, 60
+    // while his page is not connected and one once it is again (step 21).
     if ran {
-        assert_eq!(app.count_rows("messages"), before + 16);
+        assert_eq!(app.count_rows("messages"), before + 16 + 61);
         // Each messages page connected its WebSocket (step 16), subscribed
         // to its session's user's events (step 20).
         let log = app.log();
@@ -310,4 +324,23 @@ fn the_pages_work_in_a_real_browser() {
         );
         assert!(log.contains("subscribe: a page of user 1"), "{log}");
     }
+}
+
+#[test]
+fn the_messages_page_shows_the_newest_50_and_a_button_for_the_older_ones() {
+    let app = app_as_alice();
+    let button = r#"<p class="older"><button id="older" type="button">Older messages</button></p>"#;
+    for i in 1..=55 {
+        let note = json!({"recipient_id": 2, "content": format!("note {i}")});
+        assert_eq!(app.post_json("/api/messages", &note).status, 201);
+        if i == 50 {
+            let page = app.get("/front/messages").body;
+            assert_eq!(page.matches("<tr data-id=").count(), 50);
+            assert!(!page.contains(button), "50 messages: one page, no button");
+        }
+    }
+    let page = app.get("/front/messages").body;
+    assert_eq!(page.matches("<tr data-id=").count(), 50);
+    assert!(page.contains(r#"<tr data-id="6">"#) && !page.contains(r#"<tr data-id="5">"#));
+    assert!(page.contains(button), "{page}");
 }

@@ -36,7 +36,11 @@ fn alices_ids(app: &TestApp) -> Vec<i64> {
     let mut statement = db
         .prepare("SELECT id FROM messages WHERE author_id = 1 OR recipient_id = 1 ORDER BY id")
         .unwrap();
-    statement.query_map([], |row| row.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+    statement
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
 }
 
 /// The ids of a page's messages, in the order listed.
@@ -106,7 +110,11 @@ fn a_conversation_of_one_page_has_no_link() {
     assert_eq!(reply.header("link"), None);
     let reply = app.get("/api/messages/with/1?limit=6");
     assert_eq!(ids(&reply).len(), 6);
-    assert_eq!(reply.header("link"), None, "6 messages, a page of 6: nothing before");
+    assert_eq!(
+        reply.header("link"),
+        None,
+        "6 messages, a page of 6: nothing before"
+    );
 }
 
 #[test]
@@ -116,7 +124,10 @@ fn any_whole_number_is_a_before_even_an_id_that_is_not_in_the_conversation() {
     let newest = ids(&app.get("/api/messages/with/1"));
     // Beyond the newest message: the newest page.
     assert_eq!(ids(&app.get("/api/messages/with/1?before=100000")), newest);
-    assert_eq!(ids(&app.get(&format!("/api/messages/with/1?before={}", i64::MAX))), newest);
+    assert_eq!(
+        ids(&app.get(&format!("/api/messages/with/1?before={}", i64::MAX))),
+        newest
+    );
     // Before the first message, or no id at all: an empty page, and no link.
     for before in ["1", "0", "-5", &i64::MIN.to_string()] {
         let reply = app.get(&format!("/api/messages/with/1?before={before}"));
@@ -153,7 +164,12 @@ fn a_bad_limit_or_before_is_a_422_naming_the_field() {
         let reply = app.get(&format!("/api/messages/with/1?{query}"));
         assert_json_error(&reply, 422, hint);
     }
-    for (query, length) in [("limit=1", 1), ("limit=200", 6), ("limit=%32", 2), ("after=3", 6)] {
+    for (query, length) in [
+        ("limit=1", 1),
+        ("limit=200", 6),
+        ("limit=%32", 2),
+        ("after=3", 6),
+    ] {
         let reply = app.get(&format!("/api/messages/with/1?{query}"));
         assert_eq!(ids(&reply).len(), length, "{query}");
     }
@@ -182,7 +198,10 @@ fn odd_queries_never_get_a_5xx() {
             reply.body
         );
         let answer: Value = serde_json::from_str(&reply.body).expect("JSON");
-        assert!(answer.is_array() || answer["error"].is_string(), "?{query}: {answer}");
+        assert!(
+            answer.is_array() || answer["error"].is_string(),
+            "?{query}: {answer}"
+        );
     }
     // Another user's page is still theirs, whatever the query.
     assert_json_error(
@@ -229,20 +248,29 @@ fn a_page_is_two_range_scans_of_the_indexes_and_no_sort() {
     let keyset = plan(&app, PAGE_QUERY, (1, 1000, 51));
     eprintln!("the page's plan:\n{keyset}");
     assert!(
-        keyset.contains("SEARCH messages USING COVERING INDEX messages_by_author (author_id=? AND id<?)"),
+        keyset.contains(
+            "SEARCH messages USING COVERING INDEX messages_by_author (author_id=? AND id<?)"
+        ),
         "{keyset}"
     );
     assert!(
-        keyset.contains("SEARCH messages USING INDEX messages_by_recipient (recipient_id=? AND id<?)"),
+        keyset.contains(
+            "SEARCH messages USING INDEX messages_by_recipient (recipient_id=? AND id<?)"
+        ),
         "{keyset}"
     );
     assert!(keyset.contains("MERGE (UNION ALL)"), "{keyset}");
     assert!(!keyset.contains("TEMP B-TREE"), "{keyset}");
     // The indexes hold the user's id, then the message's.
     let db = rusqlite::Connection::open(app.db_path()).unwrap();
-    for (index, first) in [("messages_by_author", "author_id"), ("messages_by_recipient", "recipient_id")] {
+    for (index, first) in [
+        ("messages_by_author", "author_id"),
+        ("messages_by_recipient", "recipient_id"),
+    ] {
         let columns: Vec<String> = db
-            .prepare(&format!("SELECT name FROM pragma_index_info('{index}') ORDER BY seqno"))
+            .prepare(&format!(
+                "SELECT name FROM pragma_index_info('{index}') ORDER BY seqno"
+            ))
             .unwrap()
             .query_map([], |row| row.get(0))
             .unwrap()
