@@ -20,7 +20,8 @@ mod sessions;
 /// The WebSocket: `/ws` and each page's connection (step 16).
 mod websocket;
 
-use actix_web::http::header;
+use std::collections::HashMap;
+
 use actix_web::{App, HttpResponse, HttpServer, middleware, web};
 use bytestring::ByteString;
 use serde_json::json;
@@ -30,8 +31,8 @@ use db::Db;
 use errors::{ApiError, no_such_route, reject_bad_json, reject_bad_path};
 use hub::Hub;
 use models::{
-    MESSAGES_WITH_USERS, Message, MessageWithUsers, NewMessage, PageQuery, User, open_db,
-    parse_page_query, parse_user_id, select_page, select_user, select_users, user_exists,
+    MESSAGES_WITH_USERS, Message, MessageWithUsers, NewMessage, User, open_db, parse_page_query,
+    parse_user_id, select_page, select_user, select_users, user_exists,
 };
 use pages::PAGE_POLICY;
 use sessions::LoggedIn;
@@ -166,7 +167,7 @@ async fn list_messages_with(
     db: web::Data<Db>,
     me: LoggedIn,
     user_id: web::Path<i64>,
-    query: web::Query<PageQuery>,
+    query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, AuthError> {
     let user_id = user_id.into_inner();
     if user_id != me.user_id {
@@ -174,18 +175,13 @@ async fn list_messages_with(
         return Err(AuthError::Forbidden(why));
     }
     let (before, limit) = parse_page_query(&query)?;
-    let page = db
-        .run(move |connection| select_page(connection, user_id, before, limit))
-        .await?;
+    let page = db.run(move |db| select_page(db, user_id, before, limit)).await?;
+    // Where the page before is, if there is one: a `Link` header (RFC 8288),
+    // so the body stays the list of messages it always was.
     let mut answer = HttpResponse::Ok();
-    // Where the page before this one is, if there is one: a `Link` header
-    // (RFC 8288), so the body stays the list of messages it always was.
-    if let (true, Some(oldest)) = (page.has_older, page.messages.first()) {
-        let url = format!(
-            "/api/messages/with/{user_id}?before={}&limit={limit}",
-            oldest.id
-        );
-        answer.insert_header((header::LINK, format!("<{url}>; rel=\"prev\"")));
+    if let Some(before) = page.older {
+        let url = format!("/api/messages/with/{user_id}?before={before}&limit={limit}");
+        answer.insert_header(("Link", format!("<{url}>; rel=\"prev\"")));
     }
     Ok(answer.json(page.messages))
 }
@@ -228,11 +224,6 @@ async fn main() -> std::io::Result<()> {
             // actix-web's own errors, answered as JSON too (errors.rs).
             .app_data(web::JsonConfig::default().error_handler(reject_bad_json))
             .app_data(web::PathConfig::default().error_handler(reject_bad_path))
-            // A query that cannot be read at all (`?limit=1&limit=2`): 422 too.
-            .app_data(
-                web::QueryConfig::default()
-                    .error_handler(|err, _| ApiError::BadInput(format!("the query: {err}")).into()),
-            )
             .wrap(
                 middleware::DefaultHeaders::new()
                     .add(("Content-Security-Policy", PAGE_POLICY))

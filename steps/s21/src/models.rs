@@ -1,6 +1,7 @@
 //! The app's data: its tables in SQLite (`open_db`), and the Rust structs
 //! its rows become, with the queries that read them.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, Row};
@@ -209,25 +210,18 @@ pub fn select_user(connection: &Connection, id: i64) -> rusqlite::Result<Option<
 pub const PAGE_SIZE: i64 = 50;
 pub const LARGEST_PAGE: i64 = 200;
 
-/// The query `GET /api/messages/with/<id>` takes: `?before=<message id>&limit=<n>`,
-/// both optional. Read as text, so that `parse_page_query` can answer a bad
-/// value with the name of its field.
-#[derive(Deserialize)]
-pub struct PageQuery {
-    pub before: Option<String>,
-    pub limit: Option<String>,
-}
-
-/// Reads `before` (any whole number: a message id, or none for the newest
-/// page) and `limit` (1 to `LARGEST_PAGE`, `PAGE_SIZE` if left out).
-pub fn parse_page_query(query: &PageQuery) -> Result<(Option<i64>, i64), ApiError> {
-    let before = match &query.before {
+/// Reads the query of `GET /api/messages/with/<id>`: `?before=<message id>&limit=<n>`,
+/// both optional. `before` may be any whole number (none: the newest page),
+/// `limit` 1 to `LARGEST_PAGE` (`PAGE_SIZE` if left out); a bad value is
+/// answered with the name of its field.
+pub fn parse_page_query(query: &HashMap<String, String>) -> Result<(Option<i64>, i64), ApiError> {
+    let before = match query.get("before") {
         None => None,
         Some(text) => Some(text.parse().map_err(|_| {
             ApiError::BadInput("before must be a message's id: a whole number, like 120".into())
         })?),
     };
-    let limit = match query.limit.as_deref().map(str::parse) {
+    let limit = match query.get("limit").map(|text| text.parse()) {
         None => PAGE_SIZE,
         Some(Ok(limit)) if (1..=LARGEST_PAGE).contains(&limit) => limit,
         Some(_) => {
@@ -238,11 +232,11 @@ pub fn parse_page_query(query: &PageQuery) -> Result<(Option<i64>, i64), ApiErro
     Ok((before, limit))
 }
 
-/// A page of a conversation: its messages, oldest first, and whether the
-/// conversation has older ones.
+/// A page of a conversation: its messages, oldest first, and the `before`
+/// of the page before it (its oldest message's id), if there are older ones.
 pub struct ConversationPage {
     pub messages: Vec<MessageWithUsers>,
-    pub has_older: bool,
+    pub older: Option<i64>,
 }
 
 /// One page of a user's conversation (step 21): the newest `limit` messages
@@ -269,14 +263,12 @@ pub fn select_page(
     let mut messages: Vec<MessageWithUsers> = statement
         .query_map((user_id, before, limit + 1), MessageWithUsers::from_row)?
         .collect::<Result<_, _>>()?;
-    let has_older = messages.len() > limit as usize;
-    if has_older {
-        messages.remove(0); // the extra one, the oldest: it belongs to the page before
+    let mut older = None;
+    if messages.len() > limit as usize {
+        messages.remove(0); // the extra one: it belongs to the page before
+        older = messages.first().map(|oldest| oldest.id);
     }
-    Ok(ConversationPage {
-        messages,
-        has_older,
-    })
+    Ok(ConversationPage { messages, older })
 }
 
 /// Reads a user id sent as a number (`1`) or as a string of digits (`"1"`).

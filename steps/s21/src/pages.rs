@@ -162,7 +162,7 @@ fn messages_page(user: &User, newest: &ConversationPage, users: &[User]) -> Mark
         // Where the script says whether new messages arrive by themselves (step 19).
         p.status role="status" { "connecting…" }
         // The older messages, a page a click: static/script.js adds them above (step 21).
-        @if newest.has_older {
+        @if newest.older.is_some() {
             p.older { button #older type="button" { "Older messages" } }
         }
         table.messages {
