@@ -3,7 +3,7 @@
 //! httpie's `--session=NAME` keeps each user's session cookie, in a config
 //! folder of the test's own (never the learner's httpie sessions).
 
-use serde_json::json;
+use serde_json::{Value, json};
 use shared::testing::httpie_is_installed;
 
 #[test]
@@ -156,4 +156,45 @@ fn the_lesson_commands_work_verbatim() {
         log_in_first
     );
     assert_eq!(app.count_rows("messages"), 1);
+}
+
+#[test]
+fn the_paging_commands_of_the_lesson_work_verbatim() {
+    if !httpie_is_installed() {
+        return;
+    }
+    let app = shared::test_app!();
+    app.add_sample_users();
+    app.add_sample_messages_as_their_authors();
+    let ids = |answer: Value| -> Vec<i64> {
+        let list = answer.as_array().cloned().unwrap_or_else(|| panic!("a list: {answer}"));
+        list.iter().map(|message| message["id"].as_i64().unwrap()).collect()
+    };
+    app.httpie("http --session=alice :5001/api/login nickname=alice password=alice-password");
+    // Alice's six messages are 1 to 6 (the seventh is bob's to charlie).
+    assert_eq!(
+        ids(app.httpie("http --session=alice :5001/api/messages/with/1 limit==2")),
+        [5, 6]
+    );
+    assert_eq!(
+        ids(app.httpie("http --session=alice :5001/api/messages/with/1 before==5 limit==2")),
+        [3, 4]
+    );
+    assert_eq!(
+        app.httpie("http --session=alice :5001/api/messages/with/1 limit==500"),
+        json!({"error": "limit must be a whole number from 1 to 200"})
+    );
+    // What httpie shows above the body in a terminal: the Link header.
+    let headers =
+        app.httpie_text("http --session=alice --headers :5001/api/messages/with/1 limit==2");
+    assert!(
+        headers.contains("link: </api/messages/with/1?before=5&limit=2>; rel=\"prev\""),
+        "{headers}"
+    );
+    let headers = app
+        .httpie_text("http --session=alice --headers :5001/api/messages/with/1 before==3 limit==2");
+    assert!(
+        !headers.contains("Link:"),
+        "messages 1 and 2: the start\n{headers}"
+    );
 }
