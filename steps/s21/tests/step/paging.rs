@@ -6,27 +6,24 @@ use shared::testing::{Reply, TestApp, assert_json_error, bad_input};
 
 /// The app with the tutorial's three users, logged in as alice (user 1),
 /// and `count` messages: alice to bob, bob to alice, alice to herself, and
-/// bob to charlie (not alice's), in turn.
+/// bob to charlie (not alice's), in turn. Written straight into the
+/// database, in one transaction: these tests are about reading them.
 fn app_with_messages(count: usize) -> TestApp {
     let app = shared::test_app!();
     app.add_sample_users();
     app.log_in_as("alice");
-    let bob = app.client_as("bob");
+    let mut db = rusqlite::Connection::open(app.db_path()).unwrap();
+    let writing = db.transaction().unwrap();
     for i in 0..count {
-        let (from_alice, recipient) = match i % 4 {
-            0 => (true, 2),
-            1 => (false, 1),
-            2 => (true, 1),
-            _ => (false, 3),
-        };
-        let body = json!({"recipient_id": recipient, "content": format!("message {i}")});
-        let reply = if from_alice {
-            app.post_json("/api/messages", &body)
-        } else {
-            bob.post_json("/api/messages", &body).expect("bob's POST")
-        };
-        assert_eq!(reply.status, 201, "{}", reply.body);
+        let (author, recipient) = [(1, 2), (2, 1), (1, 1), (2, 3)][i % 4];
+        writing
+            .execute(
+                "INSERT INTO messages (content, author_id, recipient_id) VALUES (?1, ?2, ?3)",
+                (format!("message {i}"), author, recipient),
+            )
+            .unwrap();
     }
+    writing.commit().unwrap();
     app
 }
 
