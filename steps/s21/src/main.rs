@@ -13,6 +13,8 @@ mod hub;
 mod models;
 /// The HTML pages (step 04).
 mod pages;
+/// A conversation in pages: its API and its query (step 21).
+mod paging;
 /// Passwords: their hashes, and the limit on guessing them (step 20).
 mod passwords;
 /// Once logged in, who is asking: the session cookie (step 20).
@@ -20,19 +22,16 @@ mod sessions;
 /// The WebSocket: `/ws` and each page's connection (step 16).
 mod websocket;
 
-use std::collections::HashMap;
-
 use actix_web::{App, HttpResponse, HttpServer, middleware, web};
 use bytestring::ByteString;
 use serde_json::json;
 
-use accounts::AuthError;
 use db::Db;
 use errors::{ApiError, no_such_route, reject_bad_json, reject_bad_path};
 use hub::Hub;
 use models::{
-    MESSAGES_WITH_USERS, Message, MessageWithUsers, NewMessage, User, open_db, parse_page_query,
-    parse_user_id, select_page, select_user, select_users, user_exists,
+    MESSAGES_WITH_USERS, Message, MessageWithUsers, NewMessage, User, open_db, parse_user_id,
+    select_user, select_users, user_exists,
 };
 use pages::PAGE_POLICY;
 use sessions::LoggedIn;
@@ -162,30 +161,6 @@ async fn list_messages(
     Ok(web::Json(messages))
 }
 
-// try it: http --session=alice :5001/api/messages/with/1 limit==2
-async fn list_messages_with(
-    db: web::Data<Db>,
-    me: LoggedIn,
-    user_id: web::Path<i64>,
-    query: web::Query<HashMap<String, String>>,
-) -> Result<HttpResponse, AuthError> {
-    let user_id = user_id.into_inner();
-    if user_id != me.user_id {
-        let why = format!("only user {user_id} may read their messages");
-        return Err(AuthError::Forbidden(why));
-    }
-    let (before, limit) = parse_page_query(&query)?;
-    let page = db.run(move |db| select_page(db, user_id, before, limit)).await?;
-    // Where the page before is, if there is one: a `Link` header (RFC 8288),
-    // so the body stays the list of messages it always was.
-    let mut answer = HttpResponse::Ok();
-    if let Some(before) = page.older {
-        let url = format!("/api/messages/with/{user_id}?before={before}&limit={limit}");
-        answer.insert_header(("Link", format!("<{url}>; rel=\"prev\"")));
-    }
-    Ok(answer.json(page.messages))
-}
-
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
     // The command line, the database, the port, the banner: see `shared`.
@@ -239,7 +214,7 @@ async fn main() -> std::io::Result<()> {
             .service(web::resource("/api/users").get(list_users).post(accounts::create_user))
             .service(web::resource("/api/users/{id}").get(get_user))
             .service(web::resource("/api/messages").get(list_messages).post(create_message))
-            .service(web::resource("/api/messages/with/{user_id}").get(list_messages_with))
+            .service(web::resource("/api/messages/with/{user_id}").get(paging::list_messages_with))
             .service(web::resource("/api/login").post(accounts::login))
             .service(web::resource("/api/logout").post(accounts::logout))
             .service(web::resource("/").get(pages::index))

@@ -8,7 +8,8 @@ use maud::{DOCTYPE, Markup, html};
 use crate::VERSION;
 use crate::db::Db;
 use crate::errors::ApiError;
-use crate::models::{ConversationPage, PAGE_SIZE, User, select_page, select_user, select_users};
+use crate::models::{User, select_user, select_users};
+use crate::paging::{ConversationPage, PAGE_SIZE, select_page};
 use crate::sessions::LoggedIn;
 
 // try it: open http://localhost:5001/ (it redirects to /front/users)

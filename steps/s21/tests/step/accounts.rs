@@ -30,10 +30,19 @@ fn to_bob(content: &str) -> Value {
 
 #[test]
 fn the_stored_password_is_an_argon2id_hash_with_a_salt_of_its_own() {
-    let app = app_with_users();
-    // A fourth user with alice's password: the same password, another hash.
-    let dora = account_json(("Dora", "dora@foo.com", "dora"), PASSWORDS[0]);
-    assert_eq!(app.post_json("/api/users", &dora).status, 201);
+    // Through the API, as a learner signs up (`add_sample_users` writes
+    // quicker hashes), then a fourth user with alice's password: the same
+    // password, another hash.
+    let app = shared::test_app!();
+    let dora = ("Dora", "dora@foo.com", "dora");
+    for (user, password) in
+        USERS.into_iter().chain([dora]).zip(PASSWORDS.into_iter().chain([PASSWORDS[0]]))
+    {
+        assert_eq!(
+            app.post_json("/api/users", &account_json(user, password)).status,
+            201
+        );
+    }
     let db = rusqlite::Connection::open(app.db_path()).unwrap();
     let hashes: Vec<String> = db
         .prepare("SELECT password_hash FROM users ORDER BY id")

@@ -220,7 +220,7 @@ fn plan(app: &TestApp, query: &str, params: impl rusqlite::Params) -> String {
     lines.join("\n")
 }
 
-/// The page's query, as `select_page` (models.rs) runs it.
+/// The page's query, as `select_page` (paging.rs) runs it.
 const PAGE_QUERY: &str = "SELECT m.id, m.content, m.date,
            a.id, a.name, a.email, a.nickname,
            r.id, r.name, r.email, r.nickname
@@ -236,10 +236,10 @@ const PAGE_QUERY: &str = "SELECT m.id, m.content, m.date,
 #[test]
 fn a_page_is_two_range_scans_of_the_indexes_and_no_sort() {
     let app = app_with_messages(8);
-    let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/models.rs"));
+    let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/paging.rs"));
     let src = src.unwrap();
     for line in PAGE_QUERY.lines().skip(6) {
-        assert!(src.contains(line), "models.rs runs another query: {line}");
+        assert!(src.contains(line), "paging.rs runs another query: {line}");
     }
     let keyset = plan(&app, PAGE_QUERY, (1, 1000, 51));
     eprintln!("the page's plan:\n{keyset}");

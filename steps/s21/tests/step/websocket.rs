@@ -193,7 +193,7 @@ fn a_page_that_never_reads_or_goes_away_does_not_hold_up_the_others() {
     let filler = "x".repeat(16 * 1024 - 8);
     for i in 0..1500 {
         alice_writes(&app, 2, &format!("{i} {filler}"));
-        // Each arrives well before a stuck page would be let go (15 s).
+        // Each arrives well before a stuck page would be let go (10 s).
         let event = reader
             .next_event(Duration::from_secs(2))
             .unwrap_or_else(|| panic!("message {i} did not arrive"));
