@@ -70,15 +70,20 @@ def step_names():
     return names
 
 
+def shared_const(name):
+    """(file, text between the brackets) of `pub const <name>: ... = [...];` in
+    the shared crate, where the tutorial keeps its sample data."""
+    for path in sorted((ROOT / "shared" / "src").rglob("*.rs")):
+        m = re.search(r"pub const %s:[^=]*=\s*\[(.*?)\];" % name, path.read_text(), re.S)
+        if m:
+            return path, m.group(1)
+    fail(f"cannot find `pub const {name}` in shared/src")
+
+
 def sample_users():
     """The tutorial's sample users: `pub const USERS` in the shared crate."""
-    for path in sorted((ROOT / "shared" / "src").rglob("*.rs")):
-        m = re.search(r"pub const USERS:[^=]*=\s*\[(.*?)\];", path.read_text(), re.S)
-        if m:
-            break
-    else:
-        fail("cannot find `pub const USERS` in shared/src")
-    users = re.findall(r'\(\s*"([^"]*)",\s*"([^"]*)",\s*"([^"]*)",?\s*\)', m.group(1))
+    path, text = shared_const("USERS")
+    users = re.findall(r'\(\s*"([^"]*)",\s*"([^"]*)",\s*"([^"]*)",?\s*\)', text)
     if not users:
         fail(f"USERS in {path.relative_to(ROOT)} has no (name, email, nickname) entries")
     return [{"name": n, "email": e, "nickname": k} for n, e, k in users]
@@ -87,18 +92,19 @@ def sample_users():
 def sample_messages():
     """The tutorial's sample messages: `pub const MESSAGES` in the shared crate,
     as (author_id, recipient_id, content)."""
-    for path in sorted((ROOT / "shared" / "src").rglob("*.rs")):
-        m = re.search(r"pub const MESSAGES:[^=]*=\s*\[(.*?)\];", path.read_text(), re.S)
-        if m:
-            break
-    else:
-        fail("cannot find `pub const MESSAGES` in shared/src")
-    messages = re.findall(r'\(\s*(\d+),\s*(\d+),\s*"([^"]*)",?\s*\)', m.group(1))
+    path, text = shared_const("MESSAGES")
+    messages = re.findall(r'\(\s*(\d+),\s*(\d+),\s*"([^"]*)",?\s*\)', text)
     if not messages:
         fail(f"MESSAGES in {path.relative_to(ROOT)} has no (author_id, recipient_id, "
              "content) entries")
     return [{"author_id": int(a), "recipient_id": int(r), "content": c}
             for a, r, c in messages]
+
+
+def sample_passwords():
+    """The sample users' passwords: `pub const PASSWORDS` in the shared crate,
+    in the order of USERS."""
+    return re.findall(r'"([^"]*)"', shared_const("PASSWORDS")[1])
 
 
 def step_source(step):
@@ -235,6 +241,13 @@ def context(args, note=None):
     }
 
 
+def ended(result):
+    """The load at the end, stored with each part's figures; the result."""
+    result["loadavg_after"] = loadavg()
+    result["busy_at_end"] = busy_processes()
+    return result
+
+
 # ------------------------------------------------------------------ server
 
 
@@ -293,20 +306,12 @@ def request(url, method="GET", body=None, timeout=5):
         return None, f"{type(e).__name__}: {e}"
 
 
-def seed(server, users):
-    """Adds the sample users through the API; False if the step has no POST /api/users."""
-    for user in users:
-        status, body = request(server.url + "/api/users", "POST", user)
-        if status != 201:
-            return False
-    return True
-
-
-def seed_messages(server, messages):
-    """Adds the sample messages through the API; False if the step has no
-    POST /api/messages (or refuses them)."""
-    for message in messages:
-        status, body = request(server.url + "/api/messages", "POST", message)
+def seed(server, rows, path="/api/users"):
+    """Adds rows through the API, the sample users by default (the sample
+    messages with path="/api/messages"); False if the step has no such POST
+    route (or refuses a row)."""
+    for row in rows:
+        status, _ = request(server.url + path, "POST", row)
         if status != 201:
             return False
     return True
@@ -382,18 +387,24 @@ class Probe(threading.Thread):
 # -------------------------------------------------------------------- build
 
 
-def cargo(args, cwd=ROOT, env=None, quiet=True, output=False, check=True):
-    """Runs cargo; returns the seconds it took (and its stderr with output=True;
-    with check=False, whether it succeeded too). `env` entries set to None are
-    removed from the environment."""
+def cargo_env(env):
+    """This process's environment for cargo: no colours, `env` applied (its
+    entries set to None removed)."""
     full_env = dict(os.environ, CARGO_TERM_COLOR="never")
     for key, value in (env or {}).items():
         if value is None:
             full_env.pop(key, None)
         else:
             full_env[key] = value
+    return full_env
+
+
+def cargo(args, cwd=ROOT, env=None, quiet=True, output=False, check=True):
+    """Runs cargo; returns the seconds it took (and its stderr with output=True;
+    with check=False, whether it succeeded too). `env` entries set to None are
+    removed from the environment."""
     start = time.monotonic()
-    out = subprocess.run(["cargo", *args], cwd=cwd, env=full_env,
+    out = subprocess.run(["cargo", *args], cwd=cwd, env=cargo_env(env),
                          capture_output=quiet, text=True)
     elapsed = time.monotonic() - start
     if out.returncode != 0:
@@ -427,18 +438,6 @@ def dir_size(path):
             if not os.path.islink(p):
                 total += os.lstat(p).st_size
     return total
-
-
-
-def sample_passwords():
-    """The sample users' passwords: `pub const PASSWORDS` in the shared crate,
-    in the order of USERS."""
-    for path in sorted((ROOT / "shared" / "src").rglob("*.rs")):
-        m = re.search(r"pub const PASSWORDS:[^=]*=\s*\[(.*?)\];", path.read_text(), re.S)
-        if m:
-            return re.findall(r'"([^"]*)"', m.group(1))
-    fail("cannot find `pub const PASSWORDS` in shared/src")
-
 
 
 

@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 from .common import (
-    BENCH, Probe, ROOT, Server, WORK, busy_processes, cargo, context, count_rows, fail,
-    loadavg, need_wrk, request, run_wrk, say, seed, wait_idle)
+    BENCH, Probe, ROOT, Server, WORK, cargo, context, count_rows, ended, fail, need_wrk,
+    request, run_wrk, say, seed, wait_idle)
 
 # ----------------------------------------------------------- the database
 
@@ -59,8 +59,8 @@ def variant_inputs():
     for path, shown in files:
         if not path.is_file():
             problems.append(f"missing {shown}" + (
-                f" (the variants replace s06's database file, src/db.rs; if it moved, "
-                f"update VARIANTS in bench/parts/db_patterns.py)" if path == shipped else ""))
+                " (the variants replace s06's database file, src/db.rs; if it moved, "
+                "update VARIANTS in bench/parts/db_patterns.py)" if path == shipped else ""))
             continue
         text = path.read_text()
         lacking = [want for pattern, want in DB_API if not re.search(pattern, text)]
@@ -243,6 +243,4 @@ def part_db_patterns(args, users):
             check = poison_check(bins[(name, True)], users, tmp)
             result["poisoning"].append({"variant": name, "description": VARIANTS[name][1],
                                         **check})
-    result["loadavg_after"] = loadavg()
-    result["busy_at_end"] = busy_processes()
-    return result
+    return ended(result)

@@ -9,8 +9,8 @@ import subprocess
 import time
 
 from .common import (
-    FOOTPRINT_STEP, ROOT, WORK, busy_processes, cargo, context, dir_size, fail, loadavg,
-    say, step_names, wait_idle)
+    FOOTPRINT_STEP, ROOT, WORK, busy_processes, cargo, cargo_env, context, dir_size, ended,
+    fail, say, step_names, wait_idle)
 
 # ----------------------------------------------------------- the footprint
 
@@ -181,14 +181,8 @@ def part_footprint(args):
     total = 0.0
     for command in commands:
         say(f"CI: {command}")
-        full_env = dict(os.environ, CARGO_TERM_COLOR="never")
-        for k, v in env.items():
-            if v is None:
-                full_env.pop(k, None)
-            else:
-                full_env[k] = v
         start = time.monotonic()
-        out = subprocess.run(["bash", "-c", command], cwd=ROOT, env=full_env,
+        out = subprocess.run(["bash", "-c", command], cwd=ROOT, env=cargo_env(env),
                              capture_output=True, text=True)
         elapsed = time.monotonic() - start
         total += elapsed
@@ -204,8 +198,7 @@ def part_footprint(args):
     # check of the same targets) and its test run.
     result["projection"]["ci_s"] = round(result["ci_s"] + extra * (2 * per_s + per_run), 1)
 
-    result["loadavg_after"] = loadavg()
-    result["busy_at_end"] = busy_processes()
+    ended(result)
     if not args.keep_target:
         for d in (build_dir, test_dir, ci_dir):
             shutil.rmtree(d, ignore_errors=True)
@@ -279,6 +272,4 @@ def part_footprint_options(args):
         result["options"].append(row)
         if not args.keep_target:
             shutil.rmtree(target, ignore_errors=True)
-    result["loadavg_after"] = loadavg()
-    result["busy_at_end"] = busy_processes()
-    return result
+    return ended(result)

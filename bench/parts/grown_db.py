@@ -13,8 +13,8 @@ from pathlib import Path
 
 from .common import (
     LOAD_STEP, MESSAGE_INDEXES, PAGE_CONNECTIONS, PAGING_STEP, Server, build_release,
-    busy_processes, context, count_rows, fail, has_message_indexes, has_paging, loadavg,
-    need_wrk, request, run_wrk, sample_passwords, say, wait_idle)
+    context, count_rows, ended, fail, has_message_indexes, has_paging, need_wrk, request,
+    run_wrk, sample_passwords, say, wait_idle)
 
 # ------------------------------------------------------ the grown database
 
@@ -159,9 +159,7 @@ def part_grown_db(args, users, messages):
             server.stop()
     if paging_binary:
         result["pages"] = grown_pages(paging_binary, args, users, messages)
-    result["loadavg_after"] = loadavg()
-    result["busy_at_end"] = busy_processes()
-    return result
+    return ended(result)
 
 
 def log_in(server, nickname, password):

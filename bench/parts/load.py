@@ -5,8 +5,8 @@ import time
 from pathlib import Path
 
 from .common import (
-    LOAD_STEP, Server, build_release, busy_processes, context, count_rows, fail, loadavg,
-    need_wrk, request, run_wrk, say, seed, seed_messages, wait_idle)
+    LOAD_STEP, Server, build_release, context, count_rows, ended, fail, need_wrk, request,
+    run_wrk, say, seed, wait_idle)
 
 # The endpoints measured, in this order: the POSTs come last because every
 # request adds a row, which would make the later GETs heavier (a POST of a
@@ -43,7 +43,7 @@ def part_load(args, users, messages):
         try:
             seeded = seed(server, users)
             result["seeded_users"] = len(users) if seeded else 0
-            seeded_messages = seeded and seed_messages(server, messages)
+            seeded_messages = seeded and seed(server, messages, "/api/messages")
             result["seeded_messages"] = len(messages) if seeded_messages else 0
             can_post = {"/api/users": seeded, "/api/messages": seeded_messages}
             time.sleep(1)
@@ -91,6 +91,4 @@ def part_load(args, users, messages):
                 result["messages_after"] = count_rows(db, table="messages")
         finally:
             server.stop()
-    result["loadavg_after"] = loadavg()
-    result["busy_at_end"] = busy_processes()
-    return result
+    return ended(result)

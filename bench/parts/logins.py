@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .common import (
     ACCOUNTS_STEP, LOGINS_ONE_AT_A_TIME, LOGIN_BURST, Probe, Server, build_release,
-    busy_processes, context, fail, has_accounts, loadavg, pick, request, say, wait_idle)
+    context, ended, fail, has_accounts, pick, request, say, wait_idle)
 
 # ---------------------------------------------------------------- logins
 
@@ -96,6 +96,4 @@ def part_logins(args):
                 f"{result['rss_peak_kib'] / 1024:.1f} MiB at most")
         finally:
             server.stop()
-    result["loadavg_after"] = loadavg()
-    result["busy_at_end"] = busy_processes()
-    return result
+    return ended(result)

@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 from .common import (
-    LOAD_STEP, Server, build_release, busy_processes, context, count_rows, fail,
-    has_websocket, loadavg, pick, request, say, seed, wait_idle)
+    LOAD_STEP, Server, build_release, context, count_rows, ended, fail, has_websocket,
+    pick, request, say, seed, wait_idle)
 
 try:
     import wsclient  # bench/wsclient.py: the WebSocket client of --websocket
@@ -227,9 +227,7 @@ def part_websocket(args, users):
                 result["configs"].append(config)
             finally:
                 server.stop()
-    result["loadavg_after"] = loadavg()
-    result["busy_at_end"] = busy_processes()
-    return result
+    return ended(result)
 
 
 def wsclient_selftest():
