@@ -13,7 +13,7 @@ from .common import (
     step_names, wrk_version)
 from .load import ENDPOINTS
 from .grown_db import GROWN_CONNECTIONS, GROWN_MESSAGES, GROWN_USERS
-from .websocket import wsclient_selftest
+from .websocket import wsclient, wsclient_selftest
 from .db_patterns import VARIANTS, VARIANT_STEP, variant_inputs, write_variants
 from .footprint import ci_commands, footprint_options
 from .report import render
@@ -52,7 +52,8 @@ def dry_run(args, users, messages):
     ws_problems = wsclient_selftest()
     problems += ws_problems
     if not ws_problems:
-        say("bench/wsclient.py imports; masked frames of 0 to 70,000 bytes read back")
+        say("bench/wsclient.py imports (websockets " + wsclient.WEBSOCKETS_VERSION + "); a loopback "
+            "server's ping and messages of 5 and 70,000 bytes arrive")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     needed = 2 * max(args.sockets) + 100
     say(f"open files: soft {soft}, hard {hard}; --websocket needs {needed}"
