@@ -1,263 +1,181 @@
-"""A small WebSocket client (RFC 6455) for bench/run, in the standard library.
+"""The WebSocket clients of bench/run --websocket, on the `websockets` package
+(PyPI: python3 -m pip install websockets).
 
-Enough for the chat's /ws: the opening handshake, masked text frames from the
-client, unmasked frames from the server, a pong for every ping, and the
-closing handshake. Many sockets are watched at once by a `Group` (selectors),
-in one thread:
+Many sockets at once, in one thread of their own: an asyncio event loop that
+reads every socket as frames arrive and stamps each text message with
+time.perf_counter() there and then, so the time of arrival does not depend on
+when the caller gets round to looking. The caller's thread stays synchronous
+(it sends its POSTs with plain blocking HTTP meanwhile):
 
     group = Group()
-    ws = WebSocket.connect("127.0.0.1", 5001, "/ws")
-    group.add(ws)
-    ws.send_text('{"event":"subscribe","data":{"user_id":1}}')
+    ws = group.connect("127.0.0.1", 5001, "/ws")
+    group.send_text(ws, '{"event":"subscribe","data":{"user_id":1}}')
     for ws, text, at in group.poll(1.0):   # at = time.perf_counter() on arrival
         ...
     group.close_all()
 
-No extensions (no compression), no fragmented sends; fragmented frames
-received are put together.
+As the step's own pages do: no compression, no pings of our own (the server
+pings, `websockets` answers), a pong for every ping.
 """
 
-import base64
-import hashlib
-import os
-import selectors
-import socket
-import struct
+import asyncio
+import queue
+import threading
 import time
 
-# The key's answer is base64(sha1(key + this GUID)): RFC 6455, section 1.3.
-GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+try:
+    from websockets.asyncio.client import ClientConnection, connect
+    from websockets.exceptions import ConnectionClosed
+    from websockets.frames import Opcode
+    from websockets.version import version
+except ImportError as e:  # bench/run says so in one line (--dry-run, --websocket)
+    raise ImportError(f"{e}: the WebSocket part needs the Python package websockets "
+                      "(13 or later): python3 -m pip install websockets") from e
 
-CONTINUATION, TEXT, BINARY, CLOSE, PING, PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
-
-
-class WebSocketError(Exception):
-    pass
-
-
-def mask(payload, key):
-    """XOR of each byte with the 4-byte key, repeated (RFC 6455, 5.3)."""
-    if not payload:
-        return b""
-    repeated = (key * (len(payload) // 4 + 1))[: len(payload)]
-    return (int.from_bytes(payload, "big") ^ int.from_bytes(repeated, "big")).to_bytes(
-        len(payload), "big")
+WEBSOCKETS_VERSION = version  # shown by bench/run --dry-run
+CLOSE_TIMEOUT = 2.0  # seconds to wait for the server's answer to our close
 
 
-def client_frame(opcode, payload):
-    """One final frame, masked as every client frame must be."""
-    head = bytes([0x80 | opcode])
-    n = len(payload)
-    if n < 126:
-        head += bytes([0x80 | n])
-    elif n < 65536:
-        head += bytes([0x80 | 126]) + struct.pack("!H", n)
-    else:
-        head += bytes([0x80 | 127]) + struct.pack("!Q", n)
-    key = os.urandom(4)
-    return head + key + mask(payload, key)
+class CountingConnection(ClientConnection):
+    """A client connection that counts the server's pings (`websockets` answers
+    them by itself): the bench records that the step's heartbeat was answered."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.pings = 0
 
-def parse_frame(buffer):
-    """(fin, opcode, payload, bytes used) of the first frame in `buffer`, or
-    None while it is incomplete. Server frames are not masked (but a masked
-    one is read anyway)."""
-    if len(buffer) < 2:
-        return None
-    b0, b1 = buffer[0], buffer[1]
-    n, at = b1 & 0x7F, 2
-    if n == 126:
-        if len(buffer) < 4:
-            return None
-        n, at = struct.unpack_from("!H", buffer, 2)[0], 4
-    elif n == 127:
-        if len(buffer) < 10:
-            return None
-        n, at = struct.unpack_from("!Q", buffer, 2)[0], 10
-    key = None
-    if b1 & 0x80:
-        if len(buffer) < at + 4:
-            return None
-        key, at = bytes(buffer[at:at + 4]), at + 4
-    if len(buffer) < at + n:
-        return None
-    payload = bytes(buffer[at:at + n])
-    if key:
-        payload = mask(payload, key)
-    return bool(b0 & 0x80), b0 & 0x0F, payload, at + n
+    def process_event(self, event):
+        # The first event is the handshake's answer, not a frame.
+        if getattr(event, "opcode", None) is Opcode.PING:
+            self.pings += 1
+        super().process_event(event)
 
 
 class WebSocket:
-    """One client connection. Create it with `WebSocket.connect`; it is then
-    non-blocking, and `read()` hands out the text messages received."""
+    """One client connection of a Group."""
 
-    def __init__(self, sock, leftover=b""):
-        self.sock = sock
-        self.buffer = bytearray(leftover)
-        self.fragments = None  # (opcode, [parts]) of a fragmented message
+    def __init__(self, conn):
+        self.conn = conn
         self.closed = False
-        self.pings = 0
 
-    @classmethod
-    def connect(cls, host, port, path="/ws", timeout=5.0):
-        """Opens the TCP connection and does the opening handshake (blocking,
-        at most `timeout` seconds); raises WebSocketError if refused."""
-        sock = socket.create_connection((host, port), timeout=timeout)
-        try:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            key = base64.b64encode(os.urandom(16))
-            sock.sendall(
-                b"GET " + path.encode() + b" HTTP/1.1\r\n"
-                b"Host: " + f"{host}:{port}".encode() + b"\r\n"
-                b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                b"Sec-WebSocket-Key: " + key + b"\r\n"
-                b"Sec-WebSocket-Version: 13\r\n\r\n")
-            answer = b""
-            while b"\r\n\r\n" not in answer:
-                chunk = sock.recv(4096)
-                if not chunk:
-                    raise WebSocketError("the server closed during the handshake")
-                answer += chunk
-                if len(answer) > 16384:
-                    raise WebSocketError("handshake answer too long")
-            head, _, leftover = answer.partition(b"\r\n\r\n")
-            lines = head.decode("latin-1").split("\r\n")
-            if not lines[0].startswith("HTTP/1.1 101"):
-                raise WebSocketError(f"handshake refused: {lines[0]}")
-            headers = {}
-            for line in lines[1:]:
-                name, _, value = line.partition(":")
-                headers[name.strip().lower()] = value.strip()
-            expected = base64.b64encode(hashlib.sha1(key + GUID).digest()).decode()
-            if headers.get("sec-websocket-accept") != expected:
-                raise WebSocketError("wrong Sec-WebSocket-Accept in the handshake")
-            sock.setblocking(False)
-            return cls(sock, leftover)
-        except BaseException:
-            sock.close()
-            raise
-
-    def fileno(self):
-        return self.sock.fileno()
-
-    def send_frame(self, opcode, payload):
-        # Small frames: sendall on a non-blocking socket finishes at once
-        # unless the kernel's buffer is full, which a chat's frames never fill.
-        self.sock.setblocking(True)
-        try:
-            self.sock.sendall(client_frame(opcode, payload))
-        finally:
-            self.sock.setblocking(False)
-
-    def send_text(self, text):
-        self.send_frame(TEXT, text.encode())
-
-    def read(self):
-        """Reads what has arrived; answers pings and closes; returns the
-        complete text messages received (may be empty)."""
-        messages = []
-        while True:
-            try:
-                chunk = self.sock.recv(65536)
-            except (BlockingIOError, InterruptedError):
-                break
-            except OSError:
-                self.closed = True
-                break
-            if not chunk:
-                self.closed = True
-                break
-            self.buffer += chunk
-            if len(chunk) < 65536:
-                break
-        while True:
-            frame = parse_frame(self.buffer)
-            if frame is None:
-                break
-            fin, opcode, payload, used = frame
-            del self.buffer[:used]
-            if opcode == PING:
-                self.pings += 1
-                if not self.closed:
-                    self.send_frame(PONG, payload)
-            elif opcode == PONG:
-                pass
-            elif opcode == CLOSE:
-                if not self.closed:
-                    try:
-                        self.send_frame(CLOSE, payload[:2])
-                    except OSError:
-                        pass
-                self.closed = True
-            elif opcode in (TEXT, BINARY) and fin:
-                if opcode == TEXT:
-                    messages.append(payload.decode())
-            elif opcode in (TEXT, BINARY):
-                self.fragments = (opcode, [payload])
-            elif opcode == CONTINUATION and self.fragments:
-                self.fragments[1].append(payload)
-                if fin:
-                    kind, parts = self.fragments
-                    self.fragments = None
-                    if kind == TEXT:
-                        messages.append(b"".join(parts).decode())
-        return messages
-
-    def close(self):
-        """Sends a close frame (1000, normal) and closes the socket without
-        waiting for the server's answer."""
-        if not self.closed:
-            try:
-                self.send_frame(CLOSE, struct.pack("!H", 1000))
-            except OSError:
-                pass
-            self.closed = True
-        self.sock.close()
+    @property
+    def pings(self):
+        return self.conn.pings
 
 
 class Group:
-    """Many WebSockets (and other sockets) watched at once with selectors."""
+    """Many WebSockets on one event loop in a thread of its own; what arrives
+    is handed to the caller's thread by `poll`."""
 
     def __init__(self):
-        self.selector = selectors.DefaultSelector()
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.arrived = queue.Queue()  # (ws, text or None when it closed, at)
         self.sockets = []
 
-    def add(self, ws):
-        self.selector.register(ws.sock, selectors.EVENT_READ, ws)
+    def run(self, coroutine, timeout):
+        """Runs a coroutine on the group's loop; its result (blocking)."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def connect(self, host, port, path="/ws", timeout=5.0):
+        """Opens a connection and does the opening handshake (at most `timeout`
+        seconds); raises what `websockets` raises if refused."""
+        async def opened():
+            conn = await connect(f"ws://{host}:{port}{path}", compression=None,
+                                 ping_interval=None, open_timeout=timeout,
+                                 close_timeout=CLOSE_TIMEOUT,
+                                 create_connection=CountingConnection)
+            ws = WebSocket(conn)
+            self.loop.create_task(self.read(ws))
+            return ws
+        ws = self.run(opened(), timeout + 1)
         self.sockets.append(ws)
+        return ws
 
-    def watch(self, sock, handler):
-        """Another socket to watch: `handler(at)` is called when it is readable."""
-        self.selector.register(sock, selectors.EVENT_READ, handler)
+    async def read(self, ws):
+        try:
+            async for text in ws.conn:
+                self.arrived.put((ws, text, time.perf_counter()))
+        except ConnectionClosed:
+            pass
+        self.arrived.put((ws, None, time.perf_counter()))
 
-    def unwatch(self, sock):
-        self.selector.unregister(sock)
+    def send_text(self, ws, text, timeout=5.0):
+        self.run(ws.conn.send(text), timeout)
 
     def poll(self, timeout):
-        """Waits up to `timeout` seconds; returns [(ws, text, at)] for the
-        text messages received, `at` being time.perf_counter() when the
-        socket was read. Closed sockets are dropped from the group."""
+        """Waits up to `timeout` seconds for something to arrive; returns
+        [(ws, text, at)] for the text messages received since the last poll,
+        `at` being time.perf_counter() when the socket was read. Closed
+        sockets are dropped from the group."""
         received = []
-        for key, _ in self.selector.select(timeout):
-            at = time.perf_counter()
-            owner = key.data
-            if isinstance(owner, WebSocket):
-                for text in owner.read():
-                    received.append((owner, text, at))
-                if owner.closed:
-                    self.selector.unregister(owner.sock)
-                    self.sockets.remove(owner)
-                    owner.sock.close()
-            else:
-                owner(at)
+        try:
+            item = self.arrived.get(timeout=timeout)
+            while True:
+                ws, text, at = item
+                if text is None:
+                    ws.closed = True
+                    if ws in self.sockets:
+                        self.sockets.remove(ws)
+                elif isinstance(text, str):  # binary messages: none expected, ignored
+                    received.append(item)
+                item = self.arrived.get_nowait()
+        except queue.Empty:
+            pass
         return received
 
     def close_all(self):
-        for ws in self.sockets:
-            try:
-                self.selector.unregister(ws.sock)
-            except (KeyError, ValueError):
-                pass
-            ws.close()
-        self.sockets = []
-        self.selector.close()
+        """Closes every connection (the closing handshake, at most
+        CLOSE_TIMEOUT each, all at once) and stops the loop, with whatever
+        else runs on it; the group is then done."""
+        if self.loop.is_closed():
+            return
+
+        async def closed(conns):
+            await asyncio.gather(*(conn.close() for conn in conns), return_exceptions=True)
+        try:
+            self.run(closed([ws.conn for ws in self.sockets]), CLOSE_TIMEOUT + 5)
+        finally:
+            self.sockets = []
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(5)
+            self.loop.close()
+
+
+def selftest():
+    """Problems found without a step: a server of `websockets`' own on a free
+    loopback port pings a Group's socket and sends it two messages, one of
+    70,000 bytes; they must arrive, the ping be answered and counted."""
+    from websockets.asyncio.server import serve
+
+    async def handler(conn):
+        await conn.ping()
+        for text in ["hello", "x" * 70_000]:
+            await conn.send(text)
+        await conn.wait_closed()
+
+    group = Group()
+    problems = []
+    try:
+        async def started():
+            return await serve(handler, "127.0.0.1", 0, compression=None)
+        server = group.run(started(), 5)
+        port = server.sockets[0].getsockname()[1]
+        ws = group.connect("127.0.0.1", port, "/")
+        texts, deadline = [], time.monotonic() + 5
+        while len(texts) < 2 and time.monotonic() < deadline:
+            texts += [text for _, text, _ in group.poll(0.2)]
+        if texts != ["hello", "x" * 70_000]:
+            problems.append(f"bench/wsclient.py: a loopback server's 2 messages arrived as "
+                            f"{len(texts)} ({[len(t) for t in texts]} characters)")
+        if ws.pings != 1:
+            problems.append(f"bench/wsclient.py: {ws.pings} pings counted of 1")
+        group.close_all()
+        if not ws.closed and group.sockets:
+            problems.append("bench/wsclient.py: a socket still open after close_all()")
+    except Exception as e:
+        problems.append(f"bench/wsclient.py: loopback test failed: {type(e).__name__}: {e}")
+    finally:
+        group.close_all()
+    return problems
