@@ -407,8 +407,8 @@ def render_websocket(ws):
     out = ["", f"## WebSocket: from `POST /api/messages` to the recipient's sockets, "
                f"step {ws['step']}, release build", ""]
     out += conditions(ws)
-    out += ["- A fresh server and database per row. bench/wsclient.py (Python, one thread, "
-            "selectors) opens the sockets on `/ws`, each subscribed to one listening user "
+    out += ["- A fresh server and database per row. bench/wsclient.py (Python's `websockets`, "
+            "one asyncio loop in a thread of its own) opens the sockets on `/ws`, each subscribed to one listening user "
             "(`{\"event\":\"subscribe\",...}`, confirmed by `subscribed`), the same number "
             "for each user; pings are answered. Then, one at a time, "
             f"{ws['posts']} `POST /api/messages` (after {WS_WARMUP_POSTS} not recorded) from "
