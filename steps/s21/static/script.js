@@ -154,15 +154,17 @@ let complete = Math.max(0, ...shown);
 /** Adds what the table lacks of the conversation; on failure, tries again. */
 async function catchUp() {
   status.textContent = 'connected: catching up…';
-  const caughtUp = await addPagesBackTo(complete);
+  const newest = await addPagesBackTo(complete);
   if (socket.readyState !== WebSocket.OPEN) return; // it dropped: connect() starts over
-  if (!caughtUp) {
+  if (newest === null) {
     status.textContent = `catching up failed: trying again in ${retryIn / 1000} s…`;
     setTimeout(catchUp, retryIn);
     retryIn = Math.min(retryIn * 2, 8000);
     return;
   }
-  complete = Math.max(complete, ...shown);
+  // Complete up to what the catch-up read, not up to every row shown: a
+  // POST's answer may have come in ahead of a message still on its way.
+  complete = Math.max(complete, newest);
   retryIn = 500;
   document.body.dataset.subscribed = 'yes';
   status.textContent = 'connected: new messages appear as they are sent';
@@ -170,18 +172,21 @@ async function catchUp() {
 
 /**
  * Adds the conversation's pages, the newest first, until one reaches
- * message `id` or the start; answers false if a page could not be fetched.
+ * message `id` or the start. Answers the newest id it read (`id` if none),
+ * or null if a page could not be fetched.
  */
 async function addPagesBackTo(id) {
   let url = `/api/messages/with/${me.id}`;
+  let newest = id;
   while (url) {
     const page = await fetchPage(url);
-    if (!page) return false;
+    if (!page) return null;
     page.messages.forEach(addMessage);
-    if (page.messages.length === 0 || page.messages[0].id <= id) return true;
+    newest = Math.max(newest, ...page.messages.map((message) => message.id));
+    if (page.messages.length === 0 || page.messages[0].id <= id) return newest;
     url = page.prev;
   }
-  return true;
+  return newest;
 }
 
 /**

@@ -523,6 +523,55 @@ test('a page that lost its connection catches up page by page back to what it ha
   await dave.locator(`table.messages tbody tr[data-id="${live.id}"]`).waitFor();
 });
 
+test("a row the page's own POST added during a catch-up does not mark older messages as had", async (t) => {
+  const dave = await openAs(t, 'dave', '/front/messages');
+  expectConsoleErrors(dave, /WebSocket connection to .* failed|ERR_CONNECTION_REFUSED/);
+  await dave.locator('body[data-subscribed="yes"]').waitFor({ state: 'attached' });
+  // From now on the page's socket goes through here: its events can be held back.
+  let holdEvents = false;
+  await dave.routeWebSocket(/\/ws$/, (socket) => {
+    const server = socket.connectToServer();
+    server.onMessage((event) => holdEvents || socket.send(event));
+  });
+  // The next catch-up's first page is read at once, and answered when let go.
+  let letGo;
+  const gate = new Promise((resolve) => (letGo = resolve));
+  t.after(() => letGo()); // even if the check fails half-way
+  let read;
+  const pageRead = new Promise((resolve) => (read = resolve));
+  await dave.route(/\/api\/messages\/with\//, async (route) => {
+    const response = await route.fetch();
+    read();
+    await gate;
+    await route.fulfill({ response });
+  });
+  await dave.evaluate(() => socket.close());
+  await pageRead;
+  // While that page is on its way: a message whose event never arrives,
+  // 55 more (so that it is not in the newest page), then one sent from
+  // this page, whose POST answer adds its row.
+  holdEvents = true;
+  const missed = [(await postMessage('dave', 5, 'on its way')).id];
+  for (let i = 0; i < 55; i++) missed.push((await postMessage('dave', 5, `after it ${i}`)).id);
+  const answer = await sendFromTheForm(dave, 'alice', 'sent from the page', () =>
+    dave.getByRole('button', { name: 'Send' }).click(),
+  );
+  const sent = (await answer.json()).id;
+  await dave.locator(`table.messages tbody tr[data-id="${sent}"]`).waitFor();
+  letGo();
+  await dave.locator('body[data-subscribed="yes"]').waitFor({ state: 'attached' });
+  // The socket drops before the held events arrive; the next catch-up must
+  // read back past the page's own row.
+  await dave.unroute(/\/api\/messages\/with\//);
+  await dave.evaluate(() => socket.close());
+  holdEvents = false;
+  await dave.locator('body[data-subscribed="no"]').waitFor({ state: 'attached' });
+  await dave.locator('body[data-subscribed="yes"]').waitFor({ state: 'attached', timeout: 15_000 });
+  const shown = await rowIds(dave);
+  for (const id of missed) assert.ok(shown.includes(id), `message ${id} is missing`);
+  assert.deepEqual(shown, [...shown].sort((a, b) => a - b), 'rows in id order');
+});
+
 test('odd input through the form: stored and shown as typed, or refused naming the field', async (t) => {
   const page = await openAs(t, 'alice', '/front/messages');
   expectConsoleErrors(page, /status of 422/); // the two refused on purpose, below

@@ -314,9 +314,10 @@ fn the_pages_work_in_a_real_browser() {
     // (five of odd text), and four it refuses or never receives (one from a
     // script that names an author), and six through the API, each logged in
     // as its author: sixteen are in the file; and dave's 61 more notes, 60
-    // while his page is not connected and one once it is again (step 21).
+    // while his page is not connected and one once it is again, then 56
+    // while a catch-up is held and one from his page's form (step 21).
     if ran {
-        assert_eq!(app.count_rows("messages"), before + 16 + 61);
+        assert_eq!(app.count_rows("messages"), before + 16 + 61 + 57);
         // Each messages page connected its WebSocket (step 16), subscribed
         // to its session's user's events (step 20).
         let log = app.log();
