@@ -357,7 +357,7 @@ struct StderrLog;
 
 impl log::Log for StderrLog {
     fn enabled(&self, metadata: &log::Metadata) -> bool {
-        let library = ["actix", "mio", "tungstenite"]
+        let library = ["actix", "mio", "tungstenite", "tokio_postgres"]
             .iter()
             .any(|name| metadata.target().starts_with(name));
         let wanted = if library {

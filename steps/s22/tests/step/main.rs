@@ -8,6 +8,7 @@ mod bad_input;
 mod database;
 mod errors;
 mod faults;
+mod import;
 mod load;
 mod messages;
 mod pages;
