@@ -815,6 +815,21 @@ fn try_reply(
     })
 }
 
+/// Does the step `bin` (a path, or a name: `s22`) keep its data in
+/// PostgreSQL? From step 22 on.
+pub fn is_postgres_step(bin: &str) -> bool {
+    let stem = Path::new(bin)
+        .file_stem()
+        .map(|stem| stem.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let digits: String = stem
+        .chars()
+        .skip(1)
+        .take_while(char::is_ascii_digit)
+        .collect();
+    stem.starts_with('s') && digits.parse::<u32>().is_ok_and(|number| number >= 22)
+}
+
 /// The options that give a step its database: `--db FILE` in `dir`, or
 /// `--database-url URL` (steps 22 on).
 fn database_option(dir: &Path, database_url: Option<&str>) -> Vec<String> {

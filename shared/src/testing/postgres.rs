@@ -9,22 +9,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::services::{Error, Kind, Services, postgres_tool};
 
+pub use super::is_postgres_step;
+
 /// The server, once started; taken and stopped at exit.
 static SERVER: Mutex<Option<Services>> = Mutex::new(None);
-
-/// Does the step `bin` keep its data in PostgreSQL? From step 22 on.
-pub fn is_postgres_step(bin: &str) -> bool {
-    let stem = std::path::Path::new(bin)
-        .file_stem()
-        .map(|stem| stem.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let digits: String = stem
-        .chars()
-        .skip(1)
-        .take_while(char::is_ascii_digit)
-        .collect();
-    stem.starts_with('s') && digits.parse::<u32>().is_ok_and(|number| number >= 22)
-}
 
 /// A new empty database on the tests' server, answered as its URL. The
 /// first call starts the server; without PostgreSQL installed, it says so
