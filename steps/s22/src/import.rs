@@ -77,6 +77,9 @@ pub async fn import(db: &Pool, path: &Path) -> Result<String, String> {
         transaction.execute(&sql, &[]).await.map_err(fail)?;
     }
     transaction.commit().await.map_err(fail)?;
+    // Fresh statistics for the planner: without them, the first queries on
+    // a large import may be planned as if the tables were empty.
+    connection.batch_execute("ANALYZE users, messages").await.map_err(fail)?;
     Ok(format!(
         "imported {} users and {} messages from {shown}, with their ids",
         users.0.len(),

@@ -115,9 +115,6 @@ async fn create_message(
         return Err(ApiError::BadInput(limit));
     }
     let connection = db.get().await?;
-    // One message at a time, stored then sent, as the database thread did
-    // until step 21: each page gets its messages in the order of their ids.
-    let _turn = one_at_a_time.lock().await;
     // The users exist (PostgreSQL's foreign keys would refuse it otherwise,
     // with a message less clear than this one).
     for (field, id) in [("author_id", author_id), ("recipient_id", recipient_id)] {
@@ -125,6 +122,9 @@ async fn create_message(
             return Err(ApiError::BadInput(format!("{field}: no user with id {id}")));
         }
     }
+    // One message at a time, stored then sent, as the database thread did
+    // until step 21: each page gets its messages in the order of their ids.
+    let _turn = one_at_a_time.lock().await;
     // Each statement is prepared once per connection, then reused.
     let insert = connection
         .prepare_cached(
