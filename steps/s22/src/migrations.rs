@@ -21,8 +21,20 @@ const MIGRATIONS: [(&str, &str); 2] = [
 /// answers their names. Each runs in a transaction with its record: one
 /// that fails changes nothing and stops the app, with PostgreSQL's reason.
 pub async fn migrate(connection: &mut Client) -> Result<Vec<&'static str>, String> {
-    let failed =
-        |e: tokio_postgres::Error| e.as_db_error().map_or(e.to_string(), |e| e.to_string());
+    // Two copies of the app starting at once (step 23): the second waits
+    // here, on a lock of PostgreSQL's own (its number is ours to choose),
+    // until the first is done, then finds every migration recorded.
+    connection.batch_execute("SELECT pg_advisory_lock(22)").await.map_err(reason)?;
+    let applied = apply_missing(connection).await;
+    connection
+        .batch_execute("SELECT pg_advisory_unlock(22)")
+        .await
+        .map_err(reason)?;
+    applied
+}
+
+/// The migrations not recorded yet, each in its transaction.
+async fn apply_missing(connection: &mut Client) -> Result<Vec<&'static str>, String> {
     connection
         .batch_execute(
             "CREATE TABLE IF NOT EXISTS migrations (
@@ -31,35 +43,34 @@ pub async fn migrate(connection: &mut Client) -> Result<Vec<&'static str>, Strin
             )",
         )
         .await
-        .map_err(failed)?;
+        .map_err(reason)?;
     let mut applied = Vec::new();
     for (name, sql) in MIGRATIONS {
-        let transaction = connection.transaction().await.map_err(failed)?;
-        // Two copies of the app starting at once: one migrates, the other
-        // waits here, then finds the migration recorded.
-        transaction
-            .batch_execute("LOCK TABLE migrations IN SHARE ROW EXCLUSIVE MODE")
-            .await
-            .map_err(failed)?;
+        let transaction = connection.transaction().await.map_err(reason)?;
         let done = transaction
             .query_opt("SELECT 1 FROM migrations WHERE name = $1", &[&name])
             .await
-            .map_err(failed)?;
+            .map_err(reason)?;
         if done.is_none() {
             transaction.batch_execute(sql).await.map_err(|e| {
                 format!(
                     "migration {name} failed, and changed nothing: {}",
-                    failed(e)
+                    reason(e)
                 )
             })?;
             transaction
                 .execute("INSERT INTO migrations (name) VALUES ($1)", &[&name])
                 .await
-                .map_err(failed)?;
+                .map_err(reason)?;
             applied.push(name);
         }
         // Until here nothing of it is seen by anyone; now all of it is.
-        transaction.commit().await.map_err(failed)?;
+        transaction.commit().await.map_err(reason)?;
     }
     Ok(applied)
+}
+
+/// PostgreSQL's own words for what went wrong, in one line.
+fn reason(e: tokio_postgres::Error) -> String {
+    e.as_db_error().map_or(e.to_string(), |e| e.to_string())
 }

@@ -163,3 +163,26 @@ fn the_database_refuses_a_message_from_or_to_a_user_who_does_not_exist() {
     }
     assert_eq!(app.count_rows("messages"), 0);
 }
+
+#[test]
+fn two_copies_starting_at_once_on_a_new_database_migrate_it_once() {
+    let url = shared::testing::postgres::new_database();
+    let starting: Vec<_> = (0..2)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || shared::testing::TestApp::start_on_database(bin(), &url))
+        })
+        .collect();
+    let apps: Vec<_> = starting.into_iter().map(|app| app.join().unwrap()).collect();
+    for app in &apps {
+        assert_eq!(app.get("/db/alive").status, 200, "{}", app.log());
+    }
+    let applied: usize =
+        apps.iter().map(|app| app.log().matches("migrations applied").count()).sum();
+    assert_eq!(applied, 1, "one of them migrated, the other found it done");
+    assert_eq!(apps[0].count_rows("migrations"), 2);
+    // Both sign the cookies with the one key stored.
+    assert_eq!(apps[0].count_rows("session_key"), 1);
+    drop(apps);
+    shared::testing::postgres::drop_database(&url);
+}
