@@ -68,6 +68,19 @@ pub async fn import(db: &Pool, path: &Path) -> Result<String, String> {
         )
         .await
         .map_err(fail)?;
+    // The session key beside the SQLite file (step 20 on), if there is one:
+    // whoever was logged in stays logged in.
+    let key = std::fs::read(path.with_file_name("session.key")).ok();
+    if let Some(key) = key.as_ref().filter(|key| key.len() == 64) {
+        transaction
+            .execute(
+                "INSERT INTO session_key (key) VALUES ($1)
+                 ON CONFLICT (only_one) DO UPDATE SET key = EXCLUDED.key",
+                &[key],
+            )
+            .await
+            .map_err(fail)?;
+    }
     // The next id each table gives: one past the largest one imported.
     for table in ["users", "messages"] {
         let sql = format!(
@@ -81,9 +94,14 @@ pub async fn import(db: &Pool, path: &Path) -> Result<String, String> {
     // a large import may be planned as if the tables were empty.
     connection.batch_execute("ANALYZE users, messages").await.map_err(fail)?;
     Ok(format!(
-        "imported {} users and {} messages from {shown}, with their ids",
+        "imported {} users and {} messages from {shown}, with their ids{}",
         users.0.len(),
-        messages.0.len()
+        messages.0.len(),
+        if key.is_some() {
+            ", and its session key"
+        } else {
+            ""
+        }
     ))
 }
 

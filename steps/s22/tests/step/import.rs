@@ -57,6 +57,9 @@ fn a_sqlite_database_is_imported_once_with_its_ids_and_new_rows_come_after() {
     let app = shared::test_app!();
     let dir = tempdir(&app);
     let path = step_21_database(&dir);
+    // Step 21's session key, beside its file: imported too.
+    let key: Vec<u8> = (0..64).collect();
+    std::fs::write(dir.join("session.key"), &key).unwrap();
     let output = import(app.database_url(), &path);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
@@ -68,6 +71,13 @@ fn a_sqlite_database_is_imported_once_with_its_ids_and_new_rows_come_after() {
         stdout.starts_with("imported 3 users and 3 messages from"),
         "{stdout}"
     );
+    assert!(
+        stdout.trim_end().ends_with("and its session key"),
+        "{stdout}"
+    );
+    let stored = app.sql("SELECT encode(key, 'hex') FROM session_key");
+    let hex: String = key.iter().map(|byte| format!("{byte:02x}")).collect();
+    assert_eq!(stored.trim(), hex);
     assert!(
         !stdout.contains("listening"),
         "--import stops once done: {stdout}"
