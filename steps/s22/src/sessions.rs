@@ -74,17 +74,18 @@ pub fn now() -> i64 {
 /// says "user 1": it is 64 random bytes, and never leaves the server.
 pub async fn session_key(db: &Pool) -> Result<Key, String> {
     let connection = db.get().await.map_err(|e| e.to_string())?;
-    // A new key is kept only if there is none yet: two copies of the app
-    // starting at once both read the one that was stored first.
+    // A new key is kept only if there is none yet: of two copies of the app
+    // starting at once, the second waits for the first's, then reads it.
     let new = Key::generate();
-    let row = connection
-        .query_one(
-            "WITH new AS (
-                 INSERT INTO session_key (key) VALUES ($1) ON CONFLICT DO NOTHING RETURNING key
-             )
-             SELECT key FROM new UNION ALL SELECT key FROM session_key",
+    connection
+        .execute(
+            "INSERT INTO session_key (key) VALUES ($1) ON CONFLICT DO NOTHING",
             &[&new.master()],
         )
+        .await
+        .map_err(|e| e.to_string())?;
+    let row = connection
+        .query_one("SELECT key FROM session_key", &[])
         .await
         .map_err(|e| e.to_string())?;
     let bytes: Vec<u8> = row.get(0);
