@@ -41,6 +41,9 @@ ACCOUNTS_STEP = "s20"
 # conversation of LOAD_STEP, on the same grown data, in the same --grown-db run.
 PAGING_STEP = "s21"
 PAGE_CONNECTIONS = [10, 100]
+# The step on PostgreSQL, measured against PAGING_STEP (SQLite) on the same
+# grown data (--postgres): imported from PAGING_STEP's file with `--import`.
+POSTGRES_STEP = "s22"
 LOGINS_ONE_AT_A_TIME = 50
 LOGIN_BURST = 100
 
@@ -254,11 +257,13 @@ def ended(result):
 class Server:
     """A step's binary on a free loopback port with its own database file."""
 
-    def __init__(self, binary, db, log=None, env=None):
+    def __init__(self, binary, db, log=None, env=None, database_url=None):
         self.db = Path(db)
         self.log = open(log, "wb") if log else subprocess.DEVNULL
+        # From s22: a PostgreSQL database's URL instead of a file.
+        database = ["--database-url", database_url] if database_url else ["--db", str(db)]
         self.proc = subprocess.Popen(
-            [str(binary), "--port", "0", "--db", str(db)],
+            [str(binary), "--port", "0", *database],
             stdout=subprocess.PIPE, stderr=self.log, text=True,
             env=dict(os.environ, **(env or {})))
         line = self.proc.stdout.readline()

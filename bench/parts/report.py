@@ -199,6 +199,27 @@ def conditions(part):
     return lines
 
 
+def render_postgres(pg):
+    out = ["", f"## PostgreSQL against SQLite: {' against '.join(reversed(pg['steps']))}, "
+               "release build", ""]
+    out += conditions(pg)
+    out += [f"- The grown data ({pg['users']} users, {pg['messages']:,} messages) in "
+            f"{pg['steps'][0]}'s SQLite file, then copied into a private PostgreSQL with "
+            f"`{pg['steps'][1]} --import` ({pg.get('import', '')}). Logged in as user 1: "
+            "the newest page of 50 of its conversation, then `POST /api/messages` to user 2. "
+            f"`wrk -t1 -c<N> -d{pg['duration_s']}s`; PostgreSQL, wrk and the step share the cores.",
+            "",
+            "| step | request | connections | req/s | p50 ms | p99 ms | max ms | errors |",
+            "|---|---|---|---|---|---|---|---|"]
+    for r in pg["runs"]:
+        out.append(f"| {r['step']} | `{r['method']} {r['path']}` | {r['connections']} | "
+                   f"{r['rps']:,.0f} | {ms(r['p50_us'])} | {ms(r['p99_us'])} | "
+                   f"{ms(r['max_us'])} | {r['errors_total']} |")
+    out += ["", "Peak memory of the step (VmHWM; PostgreSQL's own processes not counted): "
+            + ", ".join(f"{step} {kib / 1024:.1f} MiB" for step, kib in pg["rss_peak_kib"].items())]
+    return out
+
+
 def render(data):
     m, t = data["machine"], data["tools"]
     out = [
@@ -267,6 +288,9 @@ def render(data):
     grown = data.get("grown_db")
     if grown:
         out += render_grown(grown)
+    postgres = data.get("postgres")
+    if postgres:
+        out += render_postgres(postgres)
     ws = data.get("websocket")
     if ws:
         out += render_websocket(ws)

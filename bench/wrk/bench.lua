@@ -1,9 +1,11 @@
--- wrk script for bench/run. One file, four modes, chosen by the first
+-- wrk script for bench/run. One file, five modes, chosen by the first
 -- argument after `--` on wrk's command line:
 --
 --   wrk ... -s bench/wrk/bench.lua URL -- get           the URL's path, unchanged (static: fastest)
 --   wrk ... -s bench/wrk/bench.lua URL -- post          POST /api/users, a new user per request
 --   wrk ... -s bench/wrk/bench.lua URL -- post-message  POST /api/messages, from user 1 to user 2
+--   wrk ... -s bench/wrk/bench.lua URL -- post-as-logged-in  POST /api/messages to user 2,
+--                                                   from whoever the -H Cookie logs in (s20 on)
 --   wrk ... -s bench/wrk/bench.lua URL -- mix           80 % GET /api/users/<1..3>, 20 % POST /api/users
 --
 -- A second argument tags the users (their nickname) and messages (their
@@ -36,6 +38,20 @@ local function new_message()
                      { ["Content-Type"] = "application/json" }, body)
 end
 
+-- From step 20 the author is whoever is logged in (wrk sends the session
+-- cookie with -H): the body names the recipient only.
+local function new_message_as_logged_in()
+   counter = counter + 1
+   local body = string.format(
+      '{"recipient_id":2,"content":"bench-%s-%d-%d"}', tag, id, counter)
+   -- wrk.format's headers replace those of -H: the cookie is copied in.
+   local headers = { ["Content-Type"] = "application/json" }
+   for name, value in pairs(wrk.headers) do
+      headers[name] = value
+   end
+   return wrk.format("POST", "/api/messages", headers, body)
+end
+
 local function mixed()
    if math.random() < 0.2 then
       return new_user()
@@ -51,10 +67,12 @@ function init(args)
       request = new_user
    elseif mode == "post-message" then
       request = new_message
+   elseif mode == "post-as-logged-in" then
+      request = new_message_as_logged_in
    elseif mode == "mix" then
       request = mixed
    elseif mode ~= "get" then
-      error("bench.lua: unknown mode " .. mode .. " (get, post, post-message or mix)")
+      error("bench.lua: unknown mode " .. mode .. " (get, post, post-message, post-as-logged-in or mix)")
    end
 end
 

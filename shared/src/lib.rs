@@ -25,6 +25,8 @@ pub use plumbing::plumbing;
 /// then requests must name a loopback host (see [`plumbing`]).
 static LOOPBACK_ONLY: OnceLock<bool> = OnceLock::new();
 
+/// Start-up of the steps on PostgreSQL (22 on): `--database-url`.
+mod postgres;
 /// Is a process alive, does it run a given program, stopping it: for
 /// `scripts/switch` and `services`.
 pub mod process;
@@ -33,6 +35,8 @@ pub mod process;
 #[cfg(unix)]
 pub mod services;
 pub mod testing;
+
+pub use postgres::{DEFAULT_DATABASE_URL, Postgres, start_on_postgres};
 
 /// The tutorial's sample data, as its README creates it with httpie: for the
 /// tests and for `scripts/switch --seed`.
@@ -83,6 +87,10 @@ pub struct Options {
     pub host: String,
     pub port: u16,
     pub db: PathBuf,
+    /// `--database-url` (steps on PostgreSQL, 22 on; refused before).
+    pub database_url: Option<String>,
+    /// `--import PATH`: a SQLite step's database to copy (step 22 on).
+    pub import: Option<PathBuf>,
 }
 
 /// Starts a step: `shared::start!()` in a step's `main`, or
@@ -144,6 +152,17 @@ fn launch<D, E: Display>(
             exit(2);
         }
     };
+    // Options of the steps on PostgreSQL (22 on), which this one is not.
+    for (given, name) in [
+        (options.database_url.is_some(), "--database-url"),
+        (options.import.is_some(), "--import"),
+    ] {
+        if given {
+            let usage = usage(step, has_db.then_some(&default_db));
+            eprintln!("error: unknown option \"{name}\" (it comes at step 22)\n\n{usage}");
+            exit(2);
+        }
+    }
     init_logging();
 
     let db = open_db.map(|open_db| open_database(&options.db, open_db));
@@ -200,6 +219,8 @@ impl Options {
             host: "127.0.0.1".into(),
             port: DEFAULT_PORT,
             db: default_db.to_path_buf(),
+            database_url: None,
+            import: None,
         };
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
@@ -228,6 +249,8 @@ impl Options {
                     options.db = PathBuf::from(db);
                 }
                 "--host" => options.host = value("--host")?,
+                "--database-url" => options.database_url = Some(value("--database-url")?),
+                "--import" => options.import = Some(PathBuf::from(value("--import")?)),
                 other => return Err(format!("unknown option {other:?}")),
             }
         }
@@ -334,7 +357,7 @@ struct StderrLog;
 
 impl log::Log for StderrLog {
     fn enabled(&self, metadata: &log::Metadata) -> bool {
-        let library = ["actix", "mio", "tungstenite"]
+        let library = ["actix", "mio", "tungstenite", "tokio_postgres"]
             .iter()
             .any(|name| metadata.target().starts_with(name));
         let wanted = if library {
@@ -387,7 +410,9 @@ mod tests {
             Options {
                 host: "0.0.0.0".into(),
                 port: 5002,
-                db: "my.db".into()
+                db: "my.db".into(),
+                database_url: None,
+                import: None,
             }
         );
         assert_eq!(parse(&["--port=0"]).unwrap().unwrap().port, 0);

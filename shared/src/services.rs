@@ -434,6 +434,26 @@ impl Services {
         Ok(services)
     }
 
+    /// Stops PostgreSQL, as if it went down, and answers its port: for a
+    /// test of what a step does meanwhile. [`Services::start_postgres_again`]
+    /// brings it back, with its data.
+    pub fn stop_postgres(&mut self) -> Option<u16> {
+        let mut running = self.postgres.take()?;
+        // Reaped as it exits (a child that is not waited for still counts
+        // as running), while `stop` waits for it to be gone.
+        let child = running.child.take();
+        let reaper = std::thread::spawn(move || child.map(|mut child| child.wait()));
+        let _ = self.folder.stop(Kind::Postgres);
+        let _ = reaper.join();
+        Some(running.port)
+    }
+
+    /// Starts PostgreSQL again on `port`, after [`Services::stop_postgres`].
+    pub fn start_postgres_again(&mut self, port: u16) -> Result<(), Error> {
+        self.postgres = Some(self.folder.start_postgres(port)?);
+        Ok(())
+    }
+
     /// `postgres://postgres@127.0.0.1:PORT/chat`, if PostgreSQL was started.
     pub fn database_url(&self) -> Option<String> {
         self.postgres.as_ref().map(|pg| database_url(pg.port))

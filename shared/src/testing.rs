@@ -24,6 +24,9 @@ pub mod bad_input;
 pub mod browser;
 mod cookies;
 mod httpie;
+/// The tests' PostgreSQL (steps 22 on).
+#[cfg(unix)]
+pub mod postgres;
 mod socket;
 
 pub use cookies::Cookies;
@@ -100,6 +103,10 @@ pub struct TestApp {
     pub base_url: String,
     pub port: u16,
     dir: PathBuf,
+    /// The test's own PostgreSQL database (steps 22 on), instead of a file.
+    database_url: Option<String>,
+    /// Whether that database is dropped with the app (it was made for it).
+    drops_database: bool,
     agent: ureq::Agent,
     /// The cookies its requests carry, as one browser's (step 20 on: the
     /// session, once logged in with [`TestApp::log_in`]).
@@ -157,7 +164,21 @@ impl TestApp {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        Self::start_in(bin, temp_dir(), args, env)
+        // From step 22 on, a database of the test's own on the tests' PostgreSQL.
+        #[cfg(unix)]
+        let database_url = postgres::is_postgres_step(bin).then(postgres::new_database);
+        #[cfg(not(unix))]
+        let database_url = None;
+        Self::start_in(bin, temp_dir(), database_url, args, env)
+    }
+
+    /// Starts `bin`, a step on PostgreSQL (22 on), on the database at
+    /// `url`, which a test started itself (`shared::testing::services`):
+    /// to stop PostgreSQL under the step. The database stays when the app goes.
+    pub fn start_on_database(bin: &str, url: &str) -> TestApp {
+        let mut app = Self::start_in(bin, temp_dir(), Some(url.into()), Vec::new(), Vec::new());
+        app.drops_database = false;
+        app
     }
 
     /// Stops the app and starts its binary again on the same database. Its
@@ -169,15 +190,25 @@ impl TestApp {
         let bin = std::mem::take(&mut app.bin);
         let args = std::mem::take(&mut app.args);
         let env = std::mem::take(&mut app.env);
+        let database_url = app.database_url.take();
+        let drops_database = app.drops_database;
         let cookies = app.cookies.copy();
         drop(app);
-        let mut app = Self::start_in(&bin, dir, args, env);
+        let mut app = Self::start_in(&bin, dir, database_url, args, env);
         app.cookies = cookies;
+        app.drops_database = drops_database;
         app
     }
 
-    fn start_in(bin: &str, dir: PathBuf, args: Vec<String>, env: Vec<(String, String)>) -> TestApp {
-        let (child, base_url) = spawn(bin, &dir, 0, &args, &env);
+    fn start_in(
+        bin: &str,
+        dir: PathBuf,
+        database_url: Option<String>,
+        args: Vec<String>,
+        env: Vec<(String, String)>,
+    ) -> TestApp {
+        let database = database_option(&dir, database_url.as_deref());
+        let (child, base_url) = spawn(bin, &dir, 0, &database, &args, &env);
         // A step open to other machines says so; the tests reach it here.
         let base_url = base_url.replace("//0.0.0.0:", "//127.0.0.1:");
         let port = base_url
@@ -204,6 +235,8 @@ impl TestApp {
             base_url,
             port,
             dir,
+            database_url,
+            drops_database: true,
             agent,
             cookies: Cookies::default(),
         }
@@ -216,7 +249,10 @@ impl TestApp {
         let mut child = self.child.borrow_mut();
         let _ = child.kill();
         let _ = child.wait();
-        let (new, _) = spawn(&self.bin, &self.dir, self.port, &self.args, &self.env);
+        let database = database_option(&self.dir, self.database_url.as_deref());
+        let (new, _) = spawn(
+            &self.bin, &self.dir, self.port, &database, &self.args, &self.env,
+        );
         *child = new;
     }
 
@@ -225,9 +261,29 @@ impl TestApp {
         self.dir.join("chat.db")
     }
 
-    /// Counts the rows of `table`, reading the database file directly: a
+    /// The URL of the test's own PostgreSQL database (steps 22 on).
+    pub fn database_url(&self) -> &str {
+        self.database_url
+            .as_deref()
+            .expect("a step on PostgreSQL (22 on)")
+    }
+
+    /// Runs `sql` on the test's PostgreSQL database (steps 22 on), with
+    /// psql: one row a line, columns split by `|`.
+    #[cfg(unix)]
+    #[track_caller]
+    pub fn sql(&self, sql: &str) -> String {
+        postgres::psql(self.database_url(), sql).unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// Counts the rows of `table`, reading the database directly: a
     /// second opinion on what the API says was stored.
     pub fn count_rows(&self, table: &str) -> i64 {
+        #[cfg(unix)]
+        if self.database_url.is_some() {
+            let count = self.sql(&format!("SELECT COUNT(*) FROM \"{table}\""));
+            return count.trim().parse().expect("a count");
+        }
         rusqlite::Connection::open(self.db_path())
             .and_then(|db| {
                 db.query_row(&format!("SELECT COUNT(*) FROM \"{table}\""), [], |row| {
@@ -239,6 +295,14 @@ impl TestApp {
 
     /// The names of the columns of `table`, in order, as the database file has them.
     pub fn column_names(&self, table: &str) -> Vec<String> {
+        #[cfg(unix)]
+        if self.database_url.is_some() {
+            let names = self.sql(&format!(
+                "SELECT column_name FROM information_schema.columns \
+                 WHERE table_name = '{table}' ORDER BY ordinal_position"
+            ));
+            return names.lines().map(str::to_string).collect();
+        }
         rusqlite::Connection::open(self.db_path())
             .and_then(|db| {
                 let mut statement = db.prepare("SELECT name FROM pragma_table_info(?1)")?;
@@ -430,6 +494,21 @@ impl TestApp {
             .iter()
             .any(|c| c == "password_hash")
         {
+            #[cfg(unix)]
+            if self.database_url.is_some() {
+                let rows: Vec<String> = USERS
+                    .into_iter()
+                    .zip(QUICK_HASHES)
+                    .map(|((name, email, nickname), hash)| {
+                        format!("('{name}', '{email}', '{nickname}', '{hash}')")
+                    })
+                    .collect();
+                self.sql(&format!(
+                    "INSERT INTO users (name, email, nickname, password_hash) VALUES {}",
+                    rows.join(", ")
+                ));
+                return;
+            }
             let db = rusqlite::Connection::open(self.db_path()).expect("open the database");
             for ((name, email, nickname), hash) in USERS.into_iter().zip(QUICK_HASHES) {
                 db.execute(
@@ -545,6 +624,12 @@ impl Drop for TestApp {
         if !self.dir.as_os_str().is_empty() {
             let _ = fs::remove_dir_all(&self.dir);
         }
+        #[cfg(unix)]
+        if let Some(url) = &self.database_url
+            && self.drops_database
+        {
+            postgres::drop_database(url);
+        }
     }
 }
 
@@ -630,6 +715,7 @@ fn spawn(
     bin: &str,
     dir: &Path,
     port: u16,
+    database: &[String],
     args: &[String],
     env: &[(String, String)],
 ) -> (Child, String) {
@@ -640,8 +726,8 @@ fn spawn(
         .open(dir.join("server.log"))
         .expect("open the server log");
     let mut child = Command::new(bin)
-        .args(["--port", &port.to_string(), "--db"])
-        .arg(dir.join("chat.db"))
+        .args(["--port", &port.to_string()])
+        .args(database)
         .args(args)
         .env(crate::faults::FAULTS_VARIABLE, dir.join("faults"))
         .envs(env.iter().map(|(name, value)| (name, value)))
@@ -729,8 +815,35 @@ fn try_reply(
     })
 }
 
+/// Does the step `bin` (a path, or a name: `s22`) keep its data in
+/// PostgreSQL? From step 22 on.
+pub fn is_postgres_step(bin: &str) -> bool {
+    let stem = Path::new(bin)
+        .file_stem()
+        .map(|stem| stem.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let digits: String = stem
+        .chars()
+        .skip(1)
+        .take_while(char::is_ascii_digit)
+        .collect();
+    stem.starts_with('s') && digits.parse::<u32>().is_ok_and(|number| number >= 22)
+}
+
+/// The options that give a step its database: `--db FILE` in `dir`, or
+/// `--database-url URL` (steps 22 on).
+fn database_option(dir: &Path, database_url: Option<&str>) -> Vec<String> {
+    match database_url {
+        Some(url) => vec!["--database-url".into(), url.into()],
+        None => vec![
+            "--db".into(),
+            dir.join("chat.db").to_string_lossy().into_owned(),
+        ],
+    }
+}
+
 /// A new empty folder under the system's temporary directory.
-fn temp_dir() -> PathBuf {
+pub(crate) fn temp_dir() -> PathBuf {
     static COUNT: AtomicU32 = AtomicU32::new(0);
     let dir = std::env::temp_dir().join(format!(
         "chat-tutorial-{}-{}",

@@ -18,7 +18,9 @@ usage: cargo xtask carry STEP [PATH ...] [--check]
   cargo xtask carry 04 --check     only say which steps it would apply to
 
 The change is steps/<STEP> in the working tree against HEAD, new untracked
-files included. The step's README.md is left out (each step's lesson is its
+files included. It goes no further than a step that replaces one of the
+changed files (a machinery file whose //! says \"Replaced at step NN\",
+`cargo xtask check`): from there on, the steps have that step's copy. The step's README.md is left out (each step's lesson is its
 own) unless it is named as a PATH. Each later step gets the change with
 `git apply`, which wants the same lines around it (no fuzz); carry stops at the
 first step where it does not apply, and says which file and why. The index is
@@ -69,7 +71,16 @@ pub fn main(args: Vec<String>) -> Result<(), String> {
     }
 
     let mut done: Vec<&str> = Vec::new();
+    let mut replaced = None;
     for step in later {
+        if let Some(file) = replaces(&root, &from.name, step, &patch) {
+            replaced = Some(format!(
+                "; not to {} and later, which replace {file} (its //! says so): \
+                 make the change there by hand if it applies",
+                step.name
+            ));
+            break;
+        }
         let moved = move_patch(&patch, &from.name, &step.name);
         if let Err(why) = git_apply(&root, &moved, true) {
             let so_far = match done.as_slice() {
@@ -101,8 +112,29 @@ pub fn main(args: Vec<String>) -> Result<(), String> {
     } else {
         "carried to"
     };
-    println!("the change of {} {verb} {}", from.name, done.join(", "));
+    let done = match done.as_slice() {
+        [] => "no step".to_string(),
+        names => names.join(", "),
+    };
+    let replaced = replaced.unwrap_or_default();
+    println!("the change of {} {verb} {done}{replaced}", from.name);
     Ok(())
+}
+
+/// A file the patch changes that `step` replaces (its copy's module doc
+/// says "Replaced at step NN", NN being `step`'s number), if any.
+fn replaces(root: &Path, from: &str, step: &Step, patch: &str) -> Option<String> {
+    let prefix = format!("diff --git a/steps/{from}/");
+    let number = step.name.trim_start_matches('s');
+    patch
+        .lines()
+        .filter_map(|line| line.strip_prefix(&prefix))
+        .filter_map(|rest| rest.split_once(' ').map(|(file, _)| file.to_string()))
+        .find(|file| {
+            let copy = root.join("steps").join(&step.name).join(file);
+            std::fs::read_to_string(copy)
+                .is_ok_and(|text| crate::check::replaced_at(&text).as_deref() == Some(number))
+        })
 }
 
 /// The step's uncommitted change as a patch: `git diff HEAD` for the files

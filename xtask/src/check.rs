@@ -4,7 +4,10 @@
 //! 1. Machinery stays identical: a file whose module doc (`//!`) says "The
 //!    same file in every later step" (`db.rs`, `errors.rs`, `hub.rs`) is the
 //!    same, byte for byte, in every step that has it. The other files grow
-//!    from step to step.
+//!    from step to step. One exception, said in the file itself: a step may
+//!    replace a machinery file once, when its copy's module doc says
+//!    "Replaced at step NN" (its own number: `errors.rs` at 22, on
+//!    PostgreSQL); from there on that copy is the one every later step has.
 //! 2. A lesson's code comes from its step: each ```rust and ```js block of
 //!    README.md names the items it shows on the line before its fence,
 //!    `<!-- excerpt: NAME, ... -->`, and is their text, whole or cut at
@@ -43,6 +46,10 @@ pub const QUOTED: [&str; 2] = ["rust", "js"];
 
 /// What a machinery file's module doc says.
 const MACHINERY: &str = "The same file in every later step";
+
+/// What a machinery file's module doc says at the step that replaces it,
+/// before the step's number: "Replaced at step 22".
+const REPLACED: &str = "Replaced at step ";
 
 /// Cargo.toml's description starts so, before the step's title.
 const DESCRIPTION: &str = " of the Rust chat tutorial: ";
@@ -88,6 +95,23 @@ pub fn main(args: Vec<String>) -> Result<(), String> {
 
 /// Whether a source file says, in its module doc, that it is machinery.
 pub fn is_machinery(text: &str) -> bool {
+    module_doc(text).contains(MACHINERY)
+}
+
+/// The step whose copy of a machinery file replaced the earlier steps'
+/// (`"22"`), if its module doc says "Replaced at step 22".
+pub fn replaced_at(text: &str) -> Option<String> {
+    let doc = module_doc(text);
+    let (_, after) = doc.split_once(REPLACED)?;
+    let number: String = after
+        .chars()
+        .take_while(char::is_ascii_alphanumeric)
+        .collect();
+    (!number.is_empty()).then_some(number)
+}
+
+/// A file's module doc (its leading `//!` lines), as one line.
+fn module_doc(text: &str) -> String {
     let doc: Vec<&str> = text
         .lines()
         .map(str::trim_start)
@@ -95,16 +119,19 @@ pub fn is_machinery(text: &str) -> bool {
         .filter_map(|l| l.strip_prefix("//!"))
         .map(str::trim)
         .collect();
-    doc.join(" ").contains(MACHINERY)
+    doc.join(" ")
 }
 
 /// Compares each machinery file with the same file in the previous step that
-/// has it: the first difference is where the drift began. Answers the
+/// has it: the first difference is where the drift began, unless that copy
+/// says it replaces the file at this step (once per file). Answers the
 /// problems and the machinery files' names.
 fn machinery(all: &[Step]) -> (Vec<String>, Vec<String>) {
     let mut problems = Vec::new();
     // file (relative to src/) -> the last step seen with it, and its bytes
     let mut seen: BTreeMap<PathBuf, (&str, Vec<u8>)> = BTreeMap::new();
+    // file -> the step that replaced it
+    let mut replaced: BTreeMap<PathBuf, &str> = BTreeMap::new();
     for step in all {
         for file in files(&step.dir.join("src")) {
             let relative = file.strip_prefix(step.dir.join("src")).unwrap_or(&file);
@@ -117,14 +144,28 @@ fn machinery(all: &[Step]) -> (Vec<String>, Vec<String>) {
                 }
                 continue;
             };
-            if *old != bytes {
+            let number = step.name.trim_start_matches('s');
+            let replacing = *old != bytes
+                && replaced_at(&String::from_utf8_lossy(&bytes)).as_deref() == Some(number);
+            if replacing && let Some(earlier) = replaced.get(relative) {
+                problems.push(format!(
+                    "src/{} is replaced at {earlier} and again at {}: a machinery file may \
+                     be replaced at one step only",
+                    shown(relative),
+                    step.name,
+                ));
+            } else if replacing {
+                replaced.insert(relative.to_path_buf(), &step.name);
+            } else if *old != bytes {
                 let (line, old_line, new_line) = first_difference(old, &bytes);
                 problems.push(format!(
                     "src/{} differs between {before} and {}, from line {line}:\n  \
                      {before}: {old_line}\n  {}: {new_line}\n\
                      It is machinery (\"{MACHINERY}\") and must be the same in every step: \
-                     make the change in one step and `cargo xtask carry` it to the others.",
+                     make the change in one step and `cargo xtask carry` it to the others \
+                     (or, to replace it from {} on, say \"{REPLACED}{number}\" in its //!).",
                     shown(relative),
+                    step.name,
                     step.name,
                     step.name,
                 ));
@@ -407,6 +448,19 @@ mod tests {
             "//! Step 04: the page.\n\n// The same file in every later step\n"
         ));
         assert!(!is_machinery("fn main() {}\n"));
+    }
+
+    #[test]
+    fn a_replacement_says_its_step_in_its_module_doc() {
+        let errors = "//! Errors (step 02b). The same file in every later step.\n\
+                      //! Replaced at step 22: PostgreSQL's errors.\nuse x;\n";
+        assert_eq!(replaced_at(errors).as_deref(), Some("22"));
+        assert!(is_machinery(errors));
+        assert_eq!(
+            replaced_at("//! The same file in every later step.\n"),
+            None
+        );
+        assert_eq!(replaced_at("// Replaced at step 22\nfn main() {}\n"), None);
     }
 
     #[test]

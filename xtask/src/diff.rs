@@ -18,8 +18,8 @@ usage: scripts/diff [OLD] NEW [--code] [--stat] [other git diff options]
   scripts/diff 03 04      what step 04 changes, compared with step 03
   scripts/diff 04         the same: compared with the step before 04
   scripts/diff 04 07      what steps 05, 06 and 07 change together (listed first)
-  scripts/diff 04 --code  only the app: src/, static/ and Cargo.toml (without its
-                          dev-dependencies), no tests
+  scripts/diff 04 --code  only the app: src/, static/, migrations/ (step 22 on)
+                          and Cargo.toml (without its dev-dependencies), no tests
   scripts/diff 04 --stat  only the files changed and how many lines
 
 Steps may be written 04, s04 or 4. Options starting with - go to `git diff`
@@ -48,7 +48,7 @@ const NOISE: [&str; 5] = [
 const LEFT_OUT: [&str; 3] = ["README.md", "instance", "target"];
 
 /// With `--code`, all that is copied from the top of a step's folder: the app.
-const CODE_ONLY: [&str; 3] = ["src", "static", "Cargo.toml"];
+const CODE_ONLY: [&str; 4] = ["src", "static", "migrations", "Cargo.toml"];
 
 pub fn main(args: Vec<String>) -> Result<(), String> {
     let (mut names, mut git_options, mut code_only) = (Vec::new(), Vec::new(), false);

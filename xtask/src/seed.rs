@@ -14,7 +14,10 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use serde_json::{Value, json};
 use shared::sample::{MESSAGES, PASSWORDS, USERS};
 
-use crate::switch::agent;
+#[cfg(unix)]
+use shared::testing::postgres::psql;
+
+use crate::switch::{agent, is_url};
 
 /// How many minutes apart the sample messages are, in turn (the last one
 /// "now"): a conversation of a few minutes rather than seven messages sent
@@ -145,6 +148,9 @@ fn session_cookie(reply: &ureq::http::Response<ureq::Body>) -> String {
 /// Called only when the table was empty before seeding: its messages are
 /// the sample's. Answers how many minutes they span.
 fn spread_dates(database: &Path) -> Result<u32, String> {
+    if is_url(database) {
+        return spread_dates_in_postgres(&database.to_string_lossy());
+    }
     let failed = |e: rusqlite::Error| format!("cannot date the messages: {e}");
     let mut connection = Connection::open(database).map_err(failed)?;
     // The step's own connection may be writing: wait for it rather than fail.
@@ -174,10 +180,48 @@ fn spread_dates(database: &Path) -> Result<u32, String> {
     Ok(before.first().copied().unwrap_or(0))
 }
 
+/// psql is not run on Windows, where no step on PostgreSQL starts.
+#[cfg(not(unix))]
+fn psql(_: &str, _: &str) -> Result<String, String> {
+    Err("PostgreSQL's steps need Linux (or WSL)".into())
+}
+
+/// [`spread_dates`] for a step on PostgreSQL (22 on), with psql.
+fn spread_dates_in_postgres(url: &str) -> Result<u32, String> {
+    let failed = |e: String| format!("cannot date the messages: {e}");
+    let ids = psql(url, "SELECT id FROM messages ORDER BY id").map_err(failed)?;
+    let ids: Vec<&str> = ids.lines().collect();
+    let mut before = vec![0; ids.len()];
+    for k in (0..ids.len().saturating_sub(1)).rev() {
+        before[k] = before[k + 1] + MINUTES_APART[k % MINUTES_APART.len()];
+    }
+    let values: Vec<String> = ids
+        .iter()
+        .zip(&before)
+        .map(|(id, minutes)| format!("({id}, {minutes})"))
+        .collect();
+    if !values.is_empty() {
+        let update = format!(
+            "UPDATE messages SET date = to_char((now() - make_interval(mins => m.minutes)) \
+             AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') \
+             FROM (VALUES {}) AS m (id, minutes) WHERE messages.id = m.id",
+            values.join(", ")
+        );
+        psql(url, &update).map_err(failed)?;
+    }
+    Ok(before.first().copied().unwrap_or(0))
+}
+
 /// How many rows `table` has in the step's database; `None` when the database
 /// or the table does not exist. A connection of its own, read-only and
 /// closed at once, so the running step is never kept waiting.
 pub(crate) fn count_rows(database: &Path, table: &str) -> Result<Option<i64>, String> {
+    if is_url(database) {
+        // From step 22: PostgreSQL's, with psql; no such table reads as none.
+        let url = database.to_string_lossy();
+        let count = psql(&url, &format!("SELECT count(*) FROM {table}"));
+        return Ok(count.ok().and_then(|count| count.trim().parse().ok()));
+    }
     if !database.exists() {
         return Ok(None);
     }
@@ -211,7 +255,7 @@ pub(crate) fn count_rows(database: &Path, table: &str) -> Result<Option<i64>, St
 /// What a database holds, for a report: "4 users, 9 messages", "no users",
 /// "no tables"; `None` when there is no database.
 pub(crate) fn contents(database: &Path) -> Option<String> {
-    if !database.exists() {
+    if !database.exists() && !is_url(database) {
         return None;
     }
     let count = |table| count_rows(database, table).ok().flatten();

@@ -579,7 +579,25 @@ fn run(places: &Places, wanted: &Wanted, watcher: Option<u32>) -> Result<Started
             port.checked_add(1).unwrap_or(DEFAULT_PORT + 1),
         ));
     }
-    let database = places.database(&step.name);
+    // From step 22 the data is in PostgreSQL, `scripts/services up`'s.
+    let database = match postgres_step(step) {
+        true => PathBuf::from(services_database_url(places).ok_or_else(|| {
+            format!(
+                "{} keeps its data in PostgreSQL, which does not run here: start it with \
+                 `scripts/services up`, then switch again ({unchanged})",
+                step.name
+            )
+        })?),
+        false => places.database(&step.name),
+    };
+    if wanted.fresh && is_url(&database) {
+        return Err(format!(
+            "--fresh empties a SQLite step's file; {}'s data is in PostgreSQL \
+             (`scripts/services down`, `rm -rf .services`, `scripts/services up` starts \
+             it over) ({unchanged})",
+            step.name
+        ));
+    }
     if wanted.fresh
         && let Some(other) = Server::all(places).into_iter().find(|other| {
             other.database == database
@@ -619,7 +637,7 @@ fn run(places: &Places, wanted: &Wanted, watcher: Option<u32>) -> Result<Started
     if wanted.fresh {
         remove_database(&database)?;
     }
-    let existed = database.exists();
+    let existed = database.exists() || is_url(&database);
     let template = Server {
         slot,
         pid: 0,
@@ -634,7 +652,7 @@ fn run(places: &Places, wanted: &Wanted, watcher: Option<u32>) -> Result<Started
     let (server, child) =
         start(places, &template).inspect_err(|_| remove_old_copies(places, slot, None))?;
     // A step that uses a database has opened (or created) it before answering.
-    let database_note = match (existed, database.exists()) {
+    let database_note = match (existed, database.exists() || is_url(&database)) {
         (_, true) if wanted.fresh => "  (emptied: --fresh)",
         (true, _) => "",
         (false, true) => "  (new)",
@@ -970,14 +988,46 @@ pub(crate) fn spawn(
     log: &File,
 ) -> Result<Child, String> {
     let port_text = port.to_string();
+    let option = if is_url(database) {
+        "--database-url"
+    } else {
+        "--db"
+    };
     let args = [
         OsStr::new("--port"),
         OsStr::new(&port_text),
-        OsStr::new("--db"),
+        OsStr::new(option),
         database.as_os_str(),
     ];
     process::spawn_detached(binary, &args, log)
         .map_err(|e| format!("cannot start {}: {e}", binary.display()))
+}
+
+/// Does `step` keep its data in PostgreSQL (step 22 on)? Its Cargo.toml
+/// says so: it depends on the driver.
+pub(crate) fn postgres_step(step: &Step) -> bool {
+    fs::read_to_string(step.dir.join("Cargo.toml"))
+        .is_ok_and(|manifest| manifest.lines().any(|l| l.starts_with("tokio-postgres")))
+}
+
+/// A database that is a PostgreSQL URL (step 22 on), not a SQLite file.
+pub(crate) fn is_url(database: &Path) -> bool {
+    database.to_string_lossy().starts_with("postgres://")
+}
+
+/// The `DATABASE_URL` of `scripts/services up`'s PostgreSQL, if it runs
+/// (never on Windows, where `scripts/services` does not run).
+#[cfg(not(unix))]
+fn services_database_url(_: &Places) -> Option<String> {
+    None
+}
+
+/// The `DATABASE_URL` of `scripts/services up`'s PostgreSQL, if it runs.
+#[cfg(unix)]
+fn services_database_url(places: &Places) -> Option<String> {
+    use shared::services::{Folder, Kind, database_url};
+    let running = Folder::new(places.root.join(".services")).running(Kind::Postgres)?;
+    Some(database_url(running.port))
 }
 
 /// The last 15 lines of a log.

@@ -479,7 +479,7 @@ fn is_source(inside: &Path) -> bool {
     if top == "Cargo.toml" {
         return parts.next().is_none();
     }
-    if top != "src" && top != "static" {
+    if top != "src" && top != "static" && top != "migrations" {
         return false;
     }
     let name = inside
