@@ -120,11 +120,19 @@ pub struct Running {
 /// A run folder, and the servers it records.
 pub struct Folder {
     pub dir: PathBuf,
+    /// Servers whose data is thrown away after them (the tests'): PostgreSQL
+    /// then does not wait for the disk at each commit (`fsync=off`,
+    /// `synchronous_commit=off`), which a crash of the machine, not of the
+    /// server, could make it lose. `scripts/services` keeps the defaults.
+    pub throwaway: bool,
 }
 
 impl Folder {
     pub fn new(dir: impl Into<PathBuf>) -> Folder {
-        Folder { dir: dir.into() }
+        Folder {
+            dir: dir.into(),
+            throwaway: false,
+        }
     }
 
     /// The server `kind` recorded in this folder, if its process still
@@ -203,6 +211,10 @@ impl Folder {
                 "-k",
             ])
             .arg(socket_dir);
+        if self.throwaway {
+            command.args(["-c", "fsync=off", "-c", "synchronous_commit=off"]);
+            command.args(["-c", "full_page_writes=off"]);
+        }
         as_owner(&mut command, &data, owner);
         let pid_file = data.join("postmaster.pid");
         let mut running = self.spawn(Kind::Postgres, port, &mut command, &log, || {
@@ -406,13 +418,17 @@ pub struct Services {
 impl Services {
     /// Starts the servers `wanted` in `dir`, each on a free port; nginx in
     /// front of `upstreams`. When a binary is missing, nothing is started.
+    /// Their data is thrown away after them ([`Folder::throwaway`]): the tests' servers.
     pub fn start(dir: &Path, wanted: &[Kind], upstreams: &[SocketAddr]) -> Result<Services, Error> {
         for kind in wanted {
             kind.binary()?;
         }
         // Filled one by one: if one fails, dropping this stops the others.
         let mut services = Services {
-            folder: Folder::new(dir),
+            folder: Folder {
+                throwaway: true,
+                ..Folder::new(dir)
+            },
             postgres: None,
             redis: None,
             nginx: None,

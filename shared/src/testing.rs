@@ -299,7 +299,8 @@ impl TestApp {
         if self.database_url.is_some() {
             let names = self.sql(&format!(
                 "SELECT column_name FROM information_schema.columns \
-                 WHERE table_name = '{table}' ORDER BY ordinal_position"
+                 WHERE table_schema = current_schema() AND table_name = '{table}' \
+                 ORDER BY ordinal_position"
             ));
             return names.lines().map(str::to_string).collect();
         }

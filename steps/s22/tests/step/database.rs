@@ -98,7 +98,8 @@ fn a_migration_that_fails_stops_the_step_with_one_line_and_changes_nothing() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     // Nothing of it is left: no table `messages`, no record.
     assert_eq!(app.count_rows("migrations"), 0);
-    let tables = app.sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1");
+    let tables =
+        app.sql("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1");
     assert_eq!(tables, "migrations\nusers\n");
 }
 
