@@ -315,7 +315,7 @@ fn bind(host: &str, port: u16) -> TcpListener {
 /// heartbeat of steps 16 and later (10 s), so that goes first.
 #[cfg(target_os = "linux")]
 fn give_up_on_stalled_clients(listener: &TcpListener) {
-    let limit = std::time::Duration::from_secs(12);
+    let limit = std::time::Duration::from_secs(20);
     if let Err(e) = socket2::SockRef::from(listener).set_tcp_user_timeout(Some(limit)) {
         eprintln!("warning: connections that stall will not be dropped: {e}");
     }

@@ -24,8 +24,8 @@ const MESSAGES: usize = 600;
 /// When the pages that read nothing must be let go: the step's heartbeat
 /// gives up on a page that says nothing for 10 s, at its next ping (5 s
 /// apart at most); on Linux the kernel drops a connection whose data has
-/// not been taken for 12 s (see `shared`'s `bind`).
-const LET_GO_WITHIN: Duration = Duration::from_secs(10 + 5 + 5);
+/// not been taken for 20 s (see `shared`'s `bind`).
+const LET_GO_WITHIN: Duration = Duration::from_secs(20 + 5);
 
 /// A page of `user_id`, subscribed; what it does next is up to the caller.
 fn subscribed(app: &TestApp, user_id: i64) -> Socket {
