@@ -331,9 +331,10 @@ def count_rows(db, where="", params=(), table="users"):
 
 
 def run_wrk(url, connections, duration, mode="get", tag="run", threads=1, headers=()):
+    # bench.lua takes the connections to undo wrk's correction (its `measured`).
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency",
            "--timeout", "5s", *(f"-H{h}" for h in headers), "-s", str(WRK_LUA), url,
-           "--", mode, tag]
+           "--", mode, tag, str(connections)]
     out = subprocess.run(cmd, capture_output=True, text=True)
     m = re.search(r"^BENCH-JSON (\{.*\})$", out.stdout, re.M)
     if out.returncode != 0 or not m:

@@ -234,7 +234,9 @@ def render(data):
         "- Crates: " + ", ".join(f"{k} {v}" for k, v in t["crates"].items()) +
         f" (SQLite bundled); workspace commit {t['commit']}",
         "- wrk and the server share the same cores, so the throughput is the pair's, "
-        "not the server's alone; wrk measures closed-loop (no coordinated-omission correction).",
+        "not the server's alone; wrk 4.1 corrects its percentiles for coordinated omission "
+        "(a stall weighs as the requests it held back: bench/README.md, \"Reading RESULTS.md\"); "
+        "**measured** = the latencies wrk timed, without the correction.",
         "",
         "## Goals",
         "",
