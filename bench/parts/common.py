@@ -6,6 +6,7 @@ import datetime
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -209,12 +210,19 @@ def busy_processes():
     return found
 
 
+# The 1-minute load average under which the machine counts as idle (2 cores:
+# figures measured above it were seen to be skewed).
+IDLE_LOAD = 0.7
+
+
 def wait_idle(max_wait, quiet=30):
-    """Waits until none of BUSY_NAMES has run for `quiet` seconds (at most
-    `max_wait` seconds). Returns a note for RESULTS.md."""
+    """Waits until none of BUSY_NAMES has run for `quiet` seconds and the
+    1-minute load average is under IDLE_LOAD (at most `max_wait` seconds).
+    Returns a note for RESULTS.md."""
     if max_wait <= 0:
         return None
-    say(f"waiting for {quiet} s without {', '.join(BUSY_NAMES)} (at most {max_wait} s)")
+    say(f"waiting for {quiet} s without {', '.join(BUSY_NAMES)} and a load average under "
+        f"{IDLE_LOAD} (at most {max_wait} s)")
     start = time.monotonic()
     quiet_since = time.monotonic()
     last = []
@@ -225,12 +233,13 @@ def wait_idle(max_wait, quiet=30):
             if busy != last:
                 say("busy:", " ".join(busy))
             last = busy
-        elif time.monotonic() - quiet_since >= quiet:
+        elif time.monotonic() - quiet_since >= quiet and float(loadavg()[0]) < IDLE_LOAD:
             waited = round(time.monotonic() - start)
-            return f"machine idle for {quiet} s before the run (waited {waited} s)"
+            return (f"machine idle for {quiet} s before the run, load average under "
+                    f"{IDLE_LOAD} (waited {waited} s)")
         time.sleep(2)
     return (f"machine still busy after waiting {max_wait} s "
-            f"(seen: {' '.join(last) or 'load only'}): figures are skewed")
+            f"(seen: {' '.join(last) or 'load ' + loadavg()[0]}): figures are skewed")
 
 
 def context(args, note=None):
@@ -330,7 +339,32 @@ def count_rows(db, where="", params=(), table="users"):
 # --------------------------------------------------------------------- wrk
 
 
-def run_wrk(url, connections, duration, mode="get", tag="run", threads=1, headers=()):
+def cpu_ticks(pids):
+    """(CPU ticks of every CPU busy, of `pids` and their children): /proc."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    busy = sum(int(f) for i, f in enumerate(fields) if i not in (3, 4))  # not idle, iowait
+    stats = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats.append((int(entry.name), int(stat[1]), int(stat[11]) + int(stat[12])))
+    ours = set(pids)
+    ours |= {pid for pid, ppid, _ in stats if ppid in ours}
+    return busy, sum(ticks for pid, _, ticks in stats if pid in ours)
+
+
+def run_wrk(url, connections, duration, mode="get", tag="run", threads=1, headers=(),
+            ours=()):
+    """One wrk run; its figures. With `ours` (the pids of the servers measured:
+    they and their children, PostgreSQL's backends, are counted as ours), the
+    CPU that other processes took meanwhile too, in cores (`others_cores`), and
+    the load average at the start."""
+    load = loadavg()[0]
+    before, start = cpu_ticks(ours), time.monotonic()
+    wrk_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     # bench.lua takes the connections to undo wrk's correction (its `measured`).
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency",
            "--timeout", "5s", *(f"-H{h}" for h in headers), "-s", str(WRK_LUA), url,
@@ -340,6 +374,15 @@ def run_wrk(url, connections, duration, mode="get", tag="run", threads=1, header
     if out.returncode != 0 or not m:
         fail(f"wrk failed ({' '.join(cmd)}):\n{out.stdout}\n{out.stderr}")
     r = json.loads(m.group(1))
+    if ours:
+        after, elapsed = cpu_ticks(ours), time.monotonic() - start
+        wrk_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        wrk_s = (wrk_after.ru_utime + wrk_after.ru_stime
+                 - wrk_before.ru_utime - wrk_before.ru_stime)
+        hz = os.sysconf("SC_CLK_TCK")
+        others = (after[0] - before[0] - (after[1] - before[1])) / hz - wrk_s
+        r["others_cores"] = round(max(0.0, others) / elapsed, 2)
+        r["loadavg_at_start"] = load
     errors = r["errors"]
     r["rps"] = round(r["requests"] / (r["duration_us"] / 1e6), 1)
     r["socket_errors"] = errors["connect"] + errors["read"] + errors["write"] + errors["timeout"]
