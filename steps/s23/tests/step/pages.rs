@@ -19,7 +19,7 @@ fn the_users_page_links_each_user_to_their_messages() {
     let page = app.get("/front/users");
     assert_eq!(page.status, 200);
     assert!(page.content_type.starts_with("text/html"));
-    assert!(page.body.contains("(version 22)"));
+    assert!(page.body.contains("(version 23)"));
     for (i, (name, email, nickname)) in USERS.iter().enumerate() {
         let id = i + 1;
         assert!(
