@@ -57,7 +57,7 @@ export const app = {
   /**
    * Asks the Rust side (`check_pages`, `check_pages_with`) to do `command`
    * (`restart`; step 23: `kill 1`, `stop redis`...), through a file; resolves
-   * once it is done, throws why it failed.
+   * once it is done, to the text it answered; throws why it failed.
    */
   async control(command, within = 60_000) {
     const folder = process.env.CONTROL_DIR;
@@ -66,8 +66,9 @@ export const app = {
     writeFileSync(file('asked'), '');
     for (let waited = 0; waited < within; waited += 50) {
       if (existsSync(file('done'))) {
+        const answer = readFileSync(file('done'), 'utf8');
         unlinkSync(file('done'));
-        return;
+        return answer;
       }
       if (existsSync(file('failed'))) {
         const why = readFileSync(file('failed'), 'utf8');

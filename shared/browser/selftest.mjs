@@ -332,6 +332,6 @@ test("in a real run, a page's own inline script refused by the CSP fails the che
 });
 
 test('app.control asks the Rust side: a command it knows is done, another fails saying why', async () => {
-  await app.control('echo');
+  assert.equal(await app.control('echo'), 'echoed');
   await assert.rejects(app.control('no such command'), /no command "no such command" here/);
 });

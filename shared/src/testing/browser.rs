@@ -40,7 +40,7 @@ pub fn check_pages(app: &TestApp, script: &str) -> bool {
     let restart = |command: &str| match command {
         "restart" => {
             app.restart_on_the_same_port();
-            Ok(())
+            Ok(String::new())
         }
         other => Err(format!("no command {other:?} here")),
     };
@@ -49,14 +49,14 @@ pub fn check_pages(app: &TestApp, script: &str) -> bool {
 
 /// [`check_pages`] against the server at `base_url` (several instances
 /// behind nginx, step 23): each `await app.control("name")` of the checks
-/// runs `commands("name")` here; an `Err` fails that check with its text.
-/// `control` is an empty folder for the requests and their answers.
+/// runs `commands("name")` here, and answers its text; an `Err` fails that
+/// check with its text. `control` is a folder for the requests and answers.
 pub fn check_pages_with(
     script: &str,
     step: &str,
     base_url: &str,
     control: &Path,
-    commands: &dyn Fn(&str) -> Result<(), String>,
+    commands: &dyn Fn(&str) -> Result<String, String>,
 ) -> bool {
     let Some(tools) = find_tools() else {
         return false;
@@ -86,8 +86,8 @@ pub fn check_pages_with(
         if let Some(status) = child.try_wait().expect("wait for node") {
             break Some(status);
         }
-        // A request is a file `<command>.asked`; its answer `<command>.done`
-        // (empty), or `<command>.failed` with the reason.
+        // A request is a file `<command>.asked`; its answer `<command>.done`,
+        // or `<command>.failed` with the reason.
         for asked in std::fs::read_dir(control).into_iter().flatten().flatten() {
             let name = asked.file_name().to_string_lossy().into_owned();
             let Some(command) = name.strip_suffix(".asked") else {
@@ -95,10 +95,13 @@ pub fn check_pages_with(
             };
             let _ = std::fs::remove_file(asked.path());
             let (answer, text) = match commands(command) {
-                Ok(()) => ("done", String::new()),
+                Ok(text) => ("done", text),
                 Err(why) => ("failed", why),
             };
-            std::fs::write(control.join(format!("{command}.{answer}")), text)
+            // Written aside, then renamed: the checks never read half of it.
+            let aside = control.join(format!("{command}.writing"));
+            std::fs::write(&aside, text).expect("answer the checks");
+            std::fs::rename(&aside, control.join(format!("{command}.{answer}")))
                 .expect("answer the checks");
         }
         if started.elapsed() > TIME_LIMIT {
@@ -275,7 +278,7 @@ mod tests {
         // `app.control("echo")` is answered, any other command fails.
         let control = crate::testing::temp_dir();
         let echo = |command: &str| match command {
-            "echo" => Ok(()),
+            "echo" => Ok("echoed".to_string()),
             other => Err(format!("no command {other:?} here")),
         };
         check_pages_with(&script.to_string_lossy(), "harness", "", &control, &echo);
