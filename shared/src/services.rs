@@ -520,6 +520,13 @@ impl Services {
         Ok(())
     }
 
+    /// Starts nginx, on a free port, in front of `upstreams`: for instances
+    /// that were started after the other servers, on ports of their own.
+    pub fn start_nginx_in_front_of(&mut self, upstreams: &[SocketAddr]) -> Result<(), Error> {
+        self.upstreams = upstreams.to_vec();
+        self.start_again(Kind::Nginx, free_port())
+    }
+
     /// [`Services::stop`] for PostgreSQL.
     pub fn stop_postgres(&mut self) -> Option<u16> {
         self.stop(Kind::Postgres)
@@ -546,6 +553,11 @@ impl Services {
             Kind::Redis => &mut self.redis,
             Kind::Nginx => &mut self.nginx,
         }
+    }
+
+    /// The log of server `kind`.
+    pub fn log_path(&self, kind: Kind) -> PathBuf {
+        self.folder.log_path(kind)
     }
 
     /// `postgres://postgres@127.0.0.1:PORT/chat`, if PostgreSQL was started.
