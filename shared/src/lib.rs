@@ -79,6 +79,8 @@ pub const DEFAULT_PORT: u16 = 5001;
 pub struct Started<D> {
     pub listener: TcpListener,
     pub db: D,
+    /// The Redis the instances share (step 23 on: `--redis-url`).
+    pub redis_url: Option<String>,
 }
 
 /// The command-line options every step accepts.
@@ -91,6 +93,8 @@ pub struct Options {
     pub database_url: Option<String>,
     /// `--import PATH`: a SQLite step's database to copy (step 22 on).
     pub import: Option<PathBuf>,
+    /// `--redis-url` (steps with several instances, 23 on; refused before).
+    pub redis_url: Option<String>,
 }
 
 /// Starts a step: `shared::start!()` in a step's `main`, or
@@ -114,7 +118,11 @@ macro_rules! start {
 pub fn start(step: &str, step_dir: &str) -> Started<()> {
     let no_db = None::<fn(&Path) -> std::io::Result<()>>;
     let (listener, _) = launch(step, step_dir, no_db);
-    Started { listener, db: () }
+    Started {
+        listener,
+        db: (),
+        redis_url: None,
+    }
 }
 
 /// [`start!`] for a step with a database, opened by `open_db`.
@@ -125,7 +133,11 @@ pub fn start_with_db<D, E: Display>(
 ) -> Started<D> {
     let (listener, db) = launch(step, step_dir, Some(open_db));
     let db = db.expect("launch opens the database it is given");
-    Started { listener, db }
+    Started {
+        listener,
+        db,
+        redis_url: None,
+    }
 }
 
 /// Parses the command line, sets up logging, opens the database (when the
@@ -153,13 +165,14 @@ fn launch<D, E: Display>(
         }
     };
     // Options of the steps on PostgreSQL (22 on), which this one is not.
-    for (given, name) in [
-        (options.database_url.is_some(), "--database-url"),
-        (options.import.is_some(), "--import"),
+    for (given, name, comes_at) in [
+        (options.database_url.is_some(), "--database-url", 22),
+        (options.import.is_some(), "--import", 22),
+        (options.redis_url.is_some(), "--redis-url", 23),
     ] {
         if given {
             let usage = usage(step, has_db.then_some(&default_db));
-            eprintln!("error: unknown option \"{name}\" (it comes at step 22)\n\n{usage}");
+            eprintln!("error: unknown option \"{name}\" (it comes at step {comes_at})\n\n{usage}");
             exit(2);
         }
     }
@@ -221,6 +234,7 @@ impl Options {
             db: default_db.to_path_buf(),
             database_url: None,
             import: None,
+            redis_url: None,
         };
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
@@ -251,6 +265,7 @@ impl Options {
                 "--host" => options.host = value("--host")?,
                 "--database-url" => options.database_url = Some(value("--database-url")?),
                 "--import" => options.import = Some(PathBuf::from(value("--import")?)),
+                "--redis-url" => options.redis_url = Some(value("--redis-url")?),
                 other => return Err(format!("unknown option {other:?}")),
             }
         }
@@ -413,6 +428,7 @@ mod tests {
                 db: "my.db".into(),
                 database_url: None,
                 import: None,
+                redis_url: None,
             }
         );
         assert_eq!(parse(&["--port=0"]).unwrap().unwrap().port, 0);

@@ -1,6 +1,7 @@
 //! Start-up of the steps on PostgreSQL (22 on): the same command line as
 //! the steps before, with `--database-url URL` (or `DATABASE_URL`) instead
-//! of `--db PATH`, and `--import PATH` to copy a SQLite step's database.
+//! of `--db PATH`, and `--import PATH` to copy a SQLite step's database;
+//! from step 23 on, `--redis-url URL` (or `REDIS_URL`) too.
 
 use std::fmt::Display;
 use std::io::Write;
@@ -14,6 +15,9 @@ use crate::{DEFAULT_PORT, LOOPBACK_ONLY, Options, Started, bind, init_logging};
 /// Where a step on PostgreSQL looks without `--database-url` nor
 /// `DATABASE_URL`: the server `scripts/services up` starts.
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5433/chat";
+/// Where a step with several instances (23 on) finds Redis without
+/// `--redis-url` nor `REDIS_URL`: the server `scripts/services up` starts.
+pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6380";
 
 /// Starts a step on PostgreSQL: `shared::start_on_postgres!(connect, import)`
 /// in its `main`. `connect(url)` makes the step's pool and migrates;
@@ -62,15 +66,16 @@ where
         );
         exit(2);
     }
+    let uses_redis = step_number(step) >= 23;
+    if options.redis_url.is_some() && !uses_redis {
+        eprintln!(
+            "error: unknown option \"--redis-url\" (it comes at step 23)\n\n{}",
+            usage(step)
+        );
+        exit(2);
+    }
     init_logging();
-    let url = options
-        .database_url
-        .or_else(|| {
-            std::env::var("DATABASE_URL")
-                .ok()
-                .filter(|url| !url.is_empty())
-        })
-        .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
+    let url = given_or_default(options.database_url, "DATABASE_URL", DEFAULT_DATABASE_URL);
     if let Some(address) = server_address(&url)
         && !answers(&address)
     {
@@ -79,6 +84,20 @@ where
              (it prints its DATABASE_URL), or name another with --database-url"
         );
         exit(1);
+    }
+    let mut redis_url = None;
+    if uses_redis {
+        let url = given_or_default(options.redis_url, "REDIS_URL", DEFAULT_REDIS_URL);
+        if let Some(address) = server_address(&url)
+            && !answers(&address)
+        {
+            eprintln!(
+                "error: no Redis answers at {url}: start one with `scripts/services up` \
+                 (it prints its REDIS_URL), or name another with --redis-url"
+            );
+            exit(1);
+        }
+        redis_url = Some(url);
     }
     let db = match connect(Postgres { url: url.clone() }).await {
         Ok(db) => db,
@@ -107,15 +126,43 @@ where
     // Tests read this line to learn the port when they pass `--port 0`.
     println!("{step}: listening on http://{address}  (database: {url})  Ctrl-C to stop");
     let _ = std::io::stdout().flush();
-    Started { listener, db }
+    Started {
+        listener,
+        db,
+        redis_url,
+    }
 }
 
-/// `host:port` of a `postgres://user@host:port/db` URL; `None` for what it
+/// The option's value, else the environment variable's, else `default`.
+fn given_or_default(given: Option<String>, variable: &str, default: &str) -> String {
+    given
+        .or_else(|| std::env::var(variable).ok().filter(|url| !url.is_empty()))
+        .unwrap_or_else(|| default.to_string())
+}
+
+/// 23 for `s23`; 0 for a name that is not a step's.
+fn step_number(step: &str) -> u32 {
+    step.strip_prefix('s')
+        .map(|rest| {
+            rest.chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+        })
+        .and_then(|digits| digits.parse().ok())
+        .unwrap_or(0)
+}
+
+/// `host:port` of a `postgres://user@host:port/db` or `redis://host:port`
+/// URL, with the scheme's usual port when it has none; `None` for what it
 /// cannot read (a Unix socket, a URL in key=value form): then not checked.
 fn server_address(url: &str) -> Option<String> {
-    let rest = url
-        .strip_prefix("postgres://")
-        .or_else(|| url.strip_prefix("postgresql://"))?;
+    let (rest, usual_port) = [
+        ("postgres://", 5432),
+        ("postgresql://", 5432),
+        ("redis://", 6379),
+    ]
+    .into_iter()
+    .find_map(|(scheme, port)| Some((url.strip_prefix(scheme)?, port)))?;
     let authority = rest.split(['/', '?']).next()?;
     let host_port = authority.rsplit('@').next()?;
     if host_port.is_empty() || host_port.contains(',') {
@@ -124,7 +171,7 @@ fn server_address(url: &str) -> Option<String> {
     Some(if host_port.contains(':') {
         host_port.to_string()
     } else {
-        format!("{host_port}:5432")
+        format!("{host_port}:{usual_port}")
     })
 }
 
@@ -139,15 +186,28 @@ fn answers(address: &str) -> bool {
 }
 
 fn usage(step: &str) -> String {
+    let redis = if step_number(step) >= 23 {
+        format!(
+            "\n  --redis-url URL       the Redis the instances share (default: REDIS_URL, else\
+             \n                        {DEFAULT_REDIS_URL}, which `scripts/services up` starts)"
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "usage: cargo run -p {step} -- [--port N] [--database-url URL] [--host ADDR]\n\
+        "usage: cargo run -p {step} -- [--port N] [--database-url URL]{} [--host ADDR]\n\
          \n  --port N              port to listen on (default {DEFAULT_PORT}; 0 picks a free one)\
          \n  --database-url URL    the PostgreSQL database (default: DATABASE_URL, else\
-         \n                        {DEFAULT_DATABASE_URL}, which `scripts/services up` starts)\
+         \n                        {DEFAULT_DATABASE_URL}, which `scripts/services up` starts){redis}\
          \n  --import PATH         copy a SQLite step's database (its users and messages)\
          \n                        into an empty one, then stop\
          \n  --host ADDR           address to listen on (default 127.0.0.1, this machine only;\
-         \n                        0.0.0.0 opens it to other machines)\n"
+         \n                        0.0.0.0 opens it to other machines)\n",
+        if redis.is_empty() {
+            ""
+        } else {
+            " [--redis-url URL]"
+        }
     )
 }
 
@@ -167,5 +227,10 @@ mod tests {
             Some("db:5432")
         );
         assert_eq!(read("host=/tmp dbname=chat"), None);
+        assert_eq!(
+            read("redis://127.0.0.1:6380").as_deref(),
+            Some("127.0.0.1:6380")
+        );
+        assert_eq!(read("redis://cache/0").as_deref(), Some("cache:6379"));
     }
 }
