@@ -309,8 +309,10 @@ impl Folder {
             .arg(&log_path)
             .args(["-g", "daemon off;"])
             .current_dir(&prefix);
+        // Ready once it accepts connections: a request would go on to the
+        // instances, and one that is not up yet would be left out a while.
         self.spawn(Kind::Nginx, port, &mut command, &log, || {
-            http_status_line(port).is_ok_and(|line| line.starts_with("HTTP/"))
+            TcpStream::connect(("127.0.0.1", port)).is_ok()
         })
     }
 
@@ -639,9 +641,11 @@ pub fn nginx_config(
     log: &Path,
     as_root: bool,
 ) -> String {
+    // An instance that refused a connection is left out for 2 s (nginx's
+    // default, 10 s, would answer 502 for 10 s after a restart of them all).
     let servers: String = upstreams
         .iter()
-        .map(|address| format!("        server {address};\n"))
+        .map(|address| format!("        server {address} max_fails=1 fail_timeout=2s;\n"))
         .collect();
     // As root, nginx's workers switch to another user; Debian has no group
     // "nobody", which nginx's default would ask for.
@@ -875,7 +879,7 @@ mod tests {
         for line in [
             "listen 127.0.0.1:5010;",
             "upstream instances {",
-            "server 127.0.0.1:5011;",
+            "server 127.0.0.1:5011 max_fails=1 fail_timeout=2s;",
             "include \"/w/steps/s23/nginx.conf\";",
             "error_log \"/run/x/nginx.log\" notice;",
             "proxy_temp_path temp/proxy;",
