@@ -14,6 +14,7 @@ use std::ffi::OsStr;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::process::Child;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -133,11 +134,17 @@ pub(crate) fn services(places: &Places, step: &str) -> Result<Services, String> 
             nginx: nginx.port,
             instance_ports: folder.nginx_upstreams().iter().map(|a| a.port()).collect(),
         }),
-        _ => Err(format!(
-            "{step} runs as instances behind nginx, on PostgreSQL and Redis; {} not \
-             running here: start them with `scripts/services up`, then switch again",
-            missing.join(" and ") + if missing.len() == 1 { " is" } else { " are" }
-        )),
+        _ => {
+            let (last, others) = missing.split_last().unwrap_or((&"", &[]));
+            let who = match others {
+                [] => format!("{last} is"),
+                _ => format!("{} and {last} are", others.join(", ")),
+            };
+            Err(format!(
+                "{step} runs as instances behind nginx, on PostgreSQL and Redis; {who} not \
+                 running here: start them with `scripts/services up`, then switch again"
+            ))
+        }
     }
 }
 
@@ -247,6 +254,27 @@ pub(crate) fn start(
         return Err(why);
     }
     Ok((server, children.swap_remove(0)))
+}
+
+/// Waits (5 s at most) until nginx passes a request on to an instance:
+/// one it tried while none was up yet it leaves out for 2 s.
+pub(crate) fn wait_for_nginx(nginx: u16) -> Result<(), String> {
+    let http = crate::switch::agent(Duration::from_secs(2));
+    let url = format!("http://127.0.0.1:{nginx}/api/version");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let status = http.get(&url).call().map(|reply| reply.status().as_u16());
+        match status {
+            Ok(status) if status != 502 && status != 504 => return Ok(()),
+            _ if Instant::now() > deadline => {
+                return Err(format!(
+                    "nginx on port {nginx} does not reach the instances ({status:?}): \
+                     see .services/nginx.log"
+                ));
+            }
+            _ => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
 }
 
 /// Starts one instance on `port`, in the background, its output going to

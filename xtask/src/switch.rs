@@ -747,6 +747,11 @@ fn run(places: &Places, wanted: &Wanted, watcher: Option<u32>) -> Result<Started
         None => start(places, &template),
     }
     .inspect_err(|_| remove_old_copies(places, slot, None))?;
+    if let Some(behind) = &server.behind_nginx
+        && let Err(why) = instances::wait_for_nginx(behind.nginx)
+    {
+        eprintln!("warning: {why}");
+    }
     // A step that uses a database has opened (or created) it before answering.
     let database_note = match (existed, database.exists() || is_url(&database)) {
         (_, true) if wanted.fresh => "  (emptied: --fresh)",
