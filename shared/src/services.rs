@@ -10,7 +10,10 @@
 //!
 //! One run folder holds everything: `<name>.pid` and `<name>.port` for each
 //! running server, its log `<name>.log`, and its files (`postgres/`, the
-//! data folder; `redis/`; `nginx/`, its configuration and temporary files).
+//! data folder; `redis/`; `nginx/`, its configuration and temporary files;
+//! `nginx.upstreams`, the instances nginx sends requests to).
+//! nginx's configuration is generated, and includes the site that step 23
+//! teaches, `steps/s23/nginx.conf` ([`NGINX_SITE`]).
 //! Unix only: the packages are Debian's.
 
 use std::fmt;
@@ -35,6 +38,16 @@ const STOP_PATIENCE: Duration = Duration::from_secs(10);
 /// The user PostgreSQL's superuser is called, and the database the steps use.
 pub const POSTGRES_USER: &str = "postgres";
 pub const DATABASE: &str = "chat";
+
+/// nginx's site, the part of its configuration a learner reads (step 23's
+/// lesson), in the workspace: the generated configuration includes it.
+pub const NGINX_SITE: &str = "steps/s23/nginx.conf";
+
+/// [`NGINX_SITE`] in this workspace (the one shared was built from).
+pub fn workspace_nginx_site() -> PathBuf {
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR"));
+    shared.parent().unwrap_or(shared).join(NGINX_SITE)
+}
 
 /// One of the three servers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -252,21 +265,37 @@ impl Folder {
         })
     }
 
-    /// Starts nginx on `port`, in front of `upstreams` (the instances' addresses).
-    pub fn start_nginx(&self, port: u16, upstreams: &[SocketAddr]) -> Result<Running, Error> {
+    /// Starts nginx on `port`, in front of `upstreams` (the instances'
+    /// addresses), with the `site` file ([`NGINX_SITE`]) included.
+    pub fn start_nginx(
+        &self,
+        port: u16,
+        upstreams: &[SocketAddr],
+        site: &Path,
+    ) -> Result<Running, Error> {
         let nginx = Kind::Nginx.binary()?;
         if upstreams.is_empty() {
             return Err(failed(
                 "nginx needs at least one instance to send requests to",
             ));
         }
+        if !site.is_file() {
+            return Err(failed(format!(
+                "nginx's site {} is missing",
+                site.display()
+            )));
+        }
         check_port_free(Kind::Nginx, port)?;
         let prefix = self.dir.join("nginx");
         fs::create_dir_all(prefix.join("temp")).map_err(|e| io_failed(&prefix, e))?;
         let log_path = self.log_path(Kind::Nginx);
-        let config = nginx_config(port, upstreams, &log_path, is_root());
+        let config = nginx_config(port, upstreams, site, &log_path, is_root());
         let config_path = prefix.join("nginx.conf");
         fs::write(&config_path, config).map_err(|e| io_failed(&config_path, e))?;
+        // For `scripts/switch 23`, which starts the instances there.
+        let listed: String = upstreams.iter().map(|a| format!("{a}\n")).collect();
+        let upstreams_path = self.file(Kind::Nginx, "upstreams");
+        fs::write(&upstreams_path, listed).map_err(|e| io_failed(&upstreams_path, e))?;
         let log = self.log_file(Kind::Nginx)?;
         let mut command = Command::new(nginx);
         command
@@ -280,8 +309,10 @@ impl Folder {
             .arg(&log_path)
             .args(["-g", "daemon off;"])
             .current_dir(&prefix);
+        // Ready once it accepts connections: a request would go on to the
+        // instances, and one that is not up yet would be left out a while.
         self.spawn(Kind::Nginx, port, &mut command, &log, || {
-            http_status_line(port).is_ok_and(|line| line.starts_with("HTTP/"))
+            TcpStream::connect(("127.0.0.1", port)).is_ok()
         })
     }
 
@@ -305,7 +336,23 @@ impl Folder {
         };
         let _ = fs::remove_file(self.file(kind, "pid"));
         let _ = fs::remove_file(self.file(kind, "port"));
+        if kind == Kind::Nginx {
+            let _ = fs::remove_file(self.file(kind, "upstreams"));
+        }
         Ok(stopped)
+    }
+
+    /// The instances the running nginx of this folder sends requests to
+    /// (empty when it does not run).
+    pub fn nginx_upstreams(&self) -> Vec<SocketAddr> {
+        if self.running(Kind::Nginx).is_none() {
+            return Vec::new();
+        }
+        let listed = fs::read_to_string(self.file(Kind::Nginx, "upstreams")).unwrap_or_default();
+        listed
+            .lines()
+            .filter_map(|line| line.trim().parse().ok())
+            .collect()
     }
 
     /// The log of server `kind`.
@@ -413,6 +460,8 @@ pub struct Services {
     pub nginx: Option<Running>,
     /// PostgreSQL's data folder, when it is not inside `folder` (as root).
     postgres_data: Option<PathBuf>,
+    /// What nginx is in front of, to start it again.
+    upstreams: Vec<SocketAddr>,
 }
 
 impl Services {
@@ -433,41 +482,84 @@ impl Services {
             redis: None,
             nginx: None,
             postgres_data: None,
+            upstreams: upstreams.to_vec(),
         };
         for &kind in wanted {
             let port = free_port();
-            match kind {
-                Kind::Postgres => {
-                    services.postgres_data = Some(services.folder.postgres_data(port)?);
-                    services.postgres = Some(services.folder.start_postgres(port)?);
-                }
-                Kind::Redis => services.redis = Some(services.folder.start_redis(port)?),
-                Kind::Nginx => {
-                    services.nginx = Some(services.folder.start_nginx(port, upstreams)?);
-                }
+            if kind == Kind::Postgres {
+                services.postgres_data = Some(services.folder.postgres_data(port)?);
             }
+            services.start_again(kind, port)?;
         }
         Ok(services)
     }
 
-    /// Stops PostgreSQL, as if it went down, and answers its port: for a
-    /// test of what a step does meanwhile. [`Services::start_postgres_again`]
-    /// brings it back, with its data.
-    pub fn stop_postgres(&mut self) -> Option<u16> {
-        let mut running = self.postgres.take()?;
+    /// Stops the server `kind`, as if it went down, and answers its port:
+    /// for a test of what a step does meanwhile. [`Services::start_again`]
+    /// brings it back on that port (PostgreSQL with its data).
+    pub fn stop(&mut self, kind: Kind) -> Option<u16> {
+        let mut running = self.slot(kind).take()?;
         // Reaped as it exits (a child that is not waited for still counts
         // as running), while `stop` waits for it to be gone.
         let child = running.child.take();
         let reaper = std::thread::spawn(move || child.map(|mut child| child.wait()));
-        let _ = self.folder.stop(Kind::Postgres);
+        let _ = self.folder.stop(kind);
         let _ = reaper.join();
         Some(running.port)
     }
 
-    /// Starts PostgreSQL again on `port`, after [`Services::stop_postgres`].
-    pub fn start_postgres_again(&mut self, port: u16) -> Result<(), Error> {
-        self.postgres = Some(self.folder.start_postgres(port)?);
+    /// Starts the server `kind` on `port`: again, after [`Services::stop`].
+    pub fn start_again(&mut self, kind: Kind, port: u16) -> Result<(), Error> {
+        let running = match kind {
+            Kind::Postgres => self.folder.start_postgres(port)?,
+            Kind::Redis => self.folder.start_redis(port)?,
+            Kind::Nginx => {
+                self.folder
+                    .start_nginx(port, &self.upstreams, &workspace_nginx_site())?
+            }
+        };
+        *self.slot(kind) = Some(running);
         Ok(())
+    }
+
+    /// Starts nginx, on a free port, in front of `upstreams`: for instances
+    /// that were started after the other servers, on ports of their own.
+    pub fn start_nginx_in_front_of(&mut self, upstreams: &[SocketAddr]) -> Result<(), Error> {
+        self.upstreams = upstreams.to_vec();
+        self.start_again(Kind::Nginx, free_port())
+    }
+
+    /// [`Services::stop`] for PostgreSQL.
+    pub fn stop_postgres(&mut self) -> Option<u16> {
+        self.stop(Kind::Postgres)
+    }
+
+    /// [`Services::start_again`] for PostgreSQL, after [`Services::stop_postgres`].
+    pub fn start_postgres_again(&mut self, port: u16) -> Result<(), Error> {
+        self.start_again(Kind::Postgres, port)
+    }
+
+    /// [`Services::stop`] for Redis.
+    pub fn stop_redis(&mut self) -> Option<u16> {
+        self.stop(Kind::Redis)
+    }
+
+    /// [`Services::start_again`] for Redis, after [`Services::stop_redis`].
+    pub fn start_redis_again(&mut self, port: u16) -> Result<(), Error> {
+        self.start_again(Kind::Redis, port)
+    }
+
+    fn slot(&mut self, kind: Kind) -> &mut Option<Running> {
+        match kind {
+            Kind::Postgres => &mut self.postgres,
+            Kind::Redis => &mut self.redis,
+            Kind::Nginx => &mut self.nginx,
+        }
+    }
+
+    /// The log of server `kind`.
+    pub fn log_path(&self, kind: Kind) -> PathBuf {
+        self.folder.log_path(kind)
     }
 
     /// `postgres://postgres@127.0.0.1:PORT/chat`, if PostgreSQL was started.
@@ -494,6 +586,8 @@ impl Drop for Services {
             if let Some(mut running) = running.take() {
                 let _ = self.folder.stop(running.kind);
                 if let Some(child) = running.child.as_mut() {
+                    // Should its pid file be gone, `stop` found nothing to stop.
+                    let _ = child.kill();
                     let _ = child.wait();
                 }
             }
@@ -538,11 +632,20 @@ pub fn postgres_tool(name: &str) -> Result<PathBuf, Error> {
 }
 
 /// The configuration nginx runs with: everything it writes goes under its
-/// prefix (`-p`) or to `log`, never to /var.
-pub fn nginx_config(port: u16, upstreams: &[SocketAddr], log: &Path, as_root: bool) -> String {
+/// prefix (`-p`) or to `log`, never to /var. The plumbing is here; what
+/// nginx does with a request is the `site` file, included in `server { }`.
+pub fn nginx_config(
+    port: u16,
+    upstreams: &[SocketAddr],
+    site: &Path,
+    log: &Path,
+    as_root: bool,
+) -> String {
+    // An instance that refused a connection is left out for 2 s (nginx's
+    // default, 10 s, would answer 502 for 10 s after a restart of them all).
     let servers: String = upstreams
         .iter()
-        .map(|address| format!("        server {address};\n"))
+        .map(|address| format!("        server {address} max_fails=1 fail_timeout=2s;\n"))
         .collect();
     // As root, nginx's workers switch to another user; Debian has no group
     // "nobody", which nginx's default would ask for.
@@ -551,9 +654,10 @@ pub fn nginx_config(port: u16, upstreams: &[SocketAddr], log: &Path, as_root: bo
     } else {
         ""
     };
-    let log = log.display();
+    let (log, site) = (log.display(), site.display());
     format!(
         r#"# Generated by shared/src/services.rs (scripts/services up): edits are lost.
+# What nginx does with the requests is in the site included below.
 {user}worker_processes 1;
 pid nginx.pid;
 error_log "{log}" notice;
@@ -568,30 +672,11 @@ http {{
     uwsgi_temp_path temp/uwsgi;
     scgi_temp_path temp/scgi;
 
-    # WebSocket: the upgrade asked by the page is passed on (nginx docs,
-    # "WebSocket proxying").
-    map $http_upgrade $connection_upgrade {{
-        default upgrade;
-        ''      close;
-    }}
     upstream instances {{
 {servers}    }}
     server {{
         listen 127.0.0.1:{port};
-        location / {{
-            proxy_pass http://instances;
-            proxy_http_version 1.1;
-            proxy_set_header Upgrade $http_upgrade;
-            proxy_set_header Connection $connection_upgrade;
-            # The page's own Host, port included, as the instances would see
-            # it without nginx.
-            proxy_set_header Host $http_host;
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-            # Far longer than the steps' WebSocket heartbeat (a ping every 5 s):
-            # a quiet page's socket is not cut by nginx.
-            proxy_read_timeout 1h;
-            proxy_send_timeout 1h;
-        }}
+        include "{site}";
     }}
 }}
 "#
@@ -787,16 +872,15 @@ mod tests {
     }
 
     #[test]
-    fn nginx_passes_websockets_on_and_writes_nothing_outside_its_folder() {
+    fn nginx_s_plumbing_is_generated_and_writes_nothing_outside_its_folder() {
         let upstreams: Vec<SocketAddr> = ["127.0.0.1:5011".parse().unwrap()].to_vec();
-        let config = nginx_config(5010, &upstreams, Path::new("/run/x/nginx.log"), false);
+        let site = Path::new("/w/steps/s23/nginx.conf");
+        let config = nginx_config(5010, &upstreams, site, Path::new("/run/x/nginx.log"), false);
         for line in [
             "listen 127.0.0.1:5010;",
-            "server 127.0.0.1:5011;",
-            "proxy_http_version 1.1;",
-            "proxy_set_header Upgrade $http_upgrade;",
-            "proxy_set_header Connection $connection_upgrade;",
-            "proxy_read_timeout 1h;",
+            "upstream instances {",
+            "server 127.0.0.1:5011 max_fails=1 fail_timeout=2s;",
+            "include \"/w/steps/s23/nginx.conf\";",
             "error_log \"/run/x/nginx.log\" notice;",
             "proxy_temp_path temp/proxy;",
         ] {
@@ -804,6 +888,155 @@ mod tests {
         }
         assert!(!config.contains("/var/"), "{config}");
         assert!(!config.contains("user "), "{config}");
+    }
+
+    #[test]
+    fn step_23_s_site_passes_websockets_on_to_the_instances() {
+        let site = fs::read_to_string(workspace_nginx_site()).unwrap();
+        for line in [
+            "proxy_pass http://instances;",
+            "proxy_http_version 1.1;",
+            "location = /ws {",
+            "proxy_set_header Upgrade $http_upgrade;",
+            "proxy_set_header Connection \"upgrade\";",
+            "proxy_set_header Host $http_host;",
+            "proxy_read_timeout 1h;",
+            "proxy_next_upstream error timeout;",
+        ] {
+            assert!(site.contains(line), "{line:?} missing in:\n{site}");
+        }
+        let lines = site.lines().count();
+        assert!(
+            lines <= 50,
+            "{lines} lines: a lesson's listing, keep it short"
+        );
+    }
+
+    /// `nginx -t` on the generated configuration with step 23's site.
+    #[test]
+    fn nginx_accepts_the_configuration() {
+        let Ok(nginx) = Kind::Nginx.binary() else {
+            crate::testing::missing_tool(&format!(
+                "{}, so nginx -t did NOT run",
+                Error::Missing(Kind::Nginx)
+            ));
+            return;
+        };
+        let dir = crate::testing::temp_dir();
+        fs::create_dir_all(dir.join("temp")).unwrap();
+        let log = dir.join("nginx.log");
+        let upstreams = ["127.0.0.1:5011".parse().unwrap()];
+        let config = nginx_config(
+            free_port(),
+            &upstreams,
+            &workspace_nginx_site(),
+            &log,
+            is_root(),
+        );
+        fs::write(dir.join("nginx.conf"), config).unwrap();
+        let output = Command::new(nginx)
+            .arg("-t")
+            .arg("-p")
+            .arg(&dir)
+            .arg("-c")
+            .arg(dir.join("nginx.conf"))
+            .arg("-e")
+            .arg(&log)
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&output.stderr).into_owned();
+        let _ = fs::remove_dir_all(&dir);
+        assert!(output.status.success(), "{said}");
+        assert!(said.contains("test is successful"), "{said}");
+    }
+
+    /// One fake instance behind nginx, after one that is down: every request
+    /// reaches the live one, a WebSocket's upgrade with its headers too.
+    #[test]
+    fn nginx_skips_an_instance_that_is_down_and_passes_the_upgrade_on() {
+        let dead: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+        let live = TcpListener::bind("127.0.0.1:0").unwrap();
+        let live_address = live.local_addr().unwrap();
+        let heads = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = heads.clone();
+        std::thread::spawn(move || {
+            for stream in live.incoming().flatten() {
+                let seen = seen.clone();
+                std::thread::spawn(move || fake_instance(stream, &seen));
+            }
+        });
+        let Some(services) = crate::testing::services(&[Kind::Nginx], &[dead, live_address]) else {
+            return;
+        };
+        let port = services.nginx.as_ref().unwrap().port;
+        for _ in 0..4 {
+            let answer = ask(port, "GET /api/version HTTP/1.1\r\nHost: localhost\r\n\r\n");
+            assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+            let upstream = format!("x-upstream: {live_address}");
+            let lower = answer.to_ascii_lowercase();
+            assert!(lower.lines().any(|l| l.ends_with(&upstream)), "{answer}");
+        }
+
+        let upgrade = format!(
+            "GET /ws HTTP/1.1\r\nHost: localhost:{port}\r\nUpgrade: websocket\r\n\
+             Connection: Upgrade\r\nOrigin: http://localhost:{port}\r\n\r\n"
+        );
+        let answer = ask(port, &upgrade);
+        assert!(answer.starts_with("HTTP/1.1 101"), "{answer}");
+        let heads = heads.lock().unwrap();
+        let head = heads.iter().find(|h| h.starts_with("get /ws ")).unwrap();
+        for line in [
+            format!("host: localhost:{port}"),
+            "upgrade: websocket".to_string(),
+            "connection: upgrade".to_string(),
+            "x-forwarded-for: 127.0.0.1".to_string(),
+            format!("origin: http://localhost:{port}"),
+        ] {
+            assert!(
+                head.lines().any(|l| l == line),
+                "{line:?} missing in:\n{head}"
+            );
+        }
+    }
+
+    /// Sends `request` to port, answers the reply's head.
+    fn ask(port: u16, request: &str) -> String {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
+        read_head(&mut stream)
+    }
+
+    fn read_head(stream: &mut TcpStream) -> String {
+        let mut head = Vec::new();
+        let mut byte = [0];
+        while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).is_ok_and(|n| n == 1) {
+            head.push(byte[0]);
+        }
+        String::from_utf8_lossy(&head).into_owned()
+    }
+
+    /// Records each request's head (in lower case); answers 101 to an
+    /// upgrade, 200 to the rest.
+    fn fake_instance(mut stream: TcpStream, seen: &std::sync::Mutex<Vec<String>>) {
+        loop {
+            let head = read_head(&mut stream).to_ascii_lowercase();
+            if head.is_empty() {
+                return;
+            }
+            let upgrade = head.contains("upgrade: websocket");
+            seen.lock().unwrap().push(head.replace("\r\n", "\n"));
+            let answer = if upgrade {
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+            } else {
+                "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"
+            };
+            if stream.write_all(answer.as_bytes()).is_err() || upgrade {
+                return;
+            }
+        }
     }
 
     #[test]

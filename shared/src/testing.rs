@@ -24,12 +24,17 @@ pub mod bad_input;
 pub mod browser;
 mod cookies;
 mod httpie;
+/// Several instances of a step behind nginx (steps 23 on).
+#[cfg(unix)]
+pub mod instances;
 /// The tests' PostgreSQL (steps 22 on).
 #[cfg(unix)]
 pub mod postgres;
 mod socket;
 
 pub use cookies::Cookies;
+#[cfg(unix)]
+pub use instances::Instances;
 pub use socket::{Socket, client_frame};
 
 pub use crate::sample::{MESSAGES, PASSWORDS, USERS, password_of};
@@ -46,6 +51,17 @@ macro_rules! test_app {
             env!(concat!("CARGO_BIN_EXE_", env!("CARGO_PKG_NAME"))),
             &[$($arg),+],
         )
+    };
+}
+
+/// Starts the step under test as several instances behind nginx
+/// ([`Instances::start`]): `None`, after a loud SKIPPED, when Redis or nginx
+/// is not installed.
+#[cfg(unix)]
+#[macro_export]
+macro_rules! test_instances {
+    () => {
+        $crate::testing::Instances::start(env!(concat!("CARGO_BIN_EXE_", env!("CARGO_PKG_NAME"))))
     };
 }
 
@@ -107,6 +123,11 @@ pub struct TestApp {
     database_url: Option<String>,
     /// Whether that database is dropped with the app (it was made for it).
     drops_database: bool,
+    /// The Redis it is given (steps 23 on, `--redis-url`).
+    redis_url: Option<String>,
+    /// That Redis, when it is the app's own: stopped with it.
+    #[cfg(unix)]
+    redis: Option<crate::services::Services>,
     agent: ureq::Agent,
     /// The cookies its requests carry, as one browser's (step 20 on: the
     /// session, once logged in with [`TestApp::log_in`]).
@@ -169,14 +190,47 @@ impl TestApp {
         let database_url = postgres::is_postgres_step(bin).then(postgres::new_database);
         #[cfg(not(unix))]
         let database_url = None;
-        Self::start_in(bin, temp_dir(), database_url, args, env)
+        Self::start_with_own_redis(bin, database_url, args, env)
     }
 
     /// Starts `bin`, a step on PostgreSQL (22 on), on the database at
     /// `url`, which a test started itself (`shared::testing::services`):
     /// to stop PostgreSQL under the step. The database stays when the app goes.
     pub fn start_on_database(bin: &str, url: &str) -> TestApp {
-        let mut app = Self::start_in(bin, temp_dir(), Some(url.into()), Vec::new(), Vec::new());
+        let mut app = Self::start_with_own_redis(bin, Some(url.into()), Vec::new(), Vec::new());
+        app.drops_database = false;
+        app
+    }
+
+    /// From step 23 on, the app gets a Redis of its own, on a free port:
+    /// an instance alone, whose messages no other test's app hears.
+    fn start_with_own_redis(
+        bin: &str,
+        database_url: Option<String>,
+        args: Vec<String>,
+        env: Vec<(String, String)>,
+    ) -> TestApp {
+        #[cfg(unix)]
+        {
+            let redis = is_redis_step(bin).then(instances::private_redis);
+            let redis_url = redis
+                .as_ref()
+                .and_then(crate::services::Services::redis_url);
+            let mut app = Self::start_in(bin, temp_dir(), database_url, redis_url, args, env);
+            app.redis = redis;
+            app
+        }
+        #[cfg(not(unix))]
+        Self::start_in(bin, temp_dir(), database_url, None, args, env)
+    }
+
+    /// One of several instances of `bin` on the same database and Redis
+    /// (neither is stopped with it): [`Instances`].
+    #[cfg(unix)]
+    pub(crate) fn start_instance(bin: &str, database_url: &str, redis_url: &str) -> TestApp {
+        let database_url = Some(database_url.to_string());
+        let redis_url = Some(redis_url.to_string());
+        let mut app = Self::start_in(bin, temp_dir(), database_url, redis_url, vec![], vec![]);
         app.drops_database = false;
         app
     }
@@ -193,10 +247,17 @@ impl TestApp {
         let database_url = app.database_url.take();
         let drops_database = app.drops_database;
         let cookies = app.cookies.copy();
+        let redis_url = app.redis_url.take();
+        #[cfg(unix)]
+        let redis = app.redis.take();
         drop(app);
-        let mut app = Self::start_in(&bin, dir, database_url, args, env);
+        let mut app = Self::start_in(&bin, dir, database_url, redis_url, args, env);
         app.cookies = cookies;
         app.drops_database = drops_database;
+        #[cfg(unix)]
+        {
+            app.redis = redis;
+        }
         app
     }
 
@@ -204,11 +265,12 @@ impl TestApp {
         bin: &str,
         dir: PathBuf,
         database_url: Option<String>,
+        redis_url: Option<String>,
         args: Vec<String>,
         env: Vec<(String, String)>,
     ) -> TestApp {
-        let database = database_option(&dir, database_url.as_deref());
-        let (child, base_url) = spawn(bin, &dir, 0, &database, &args, &env);
+        let options = servers_options(&dir, database_url.as_deref(), redis_url.as_deref());
+        let (child, base_url) = spawn(bin, &dir, 0, &options, &args, &env);
         // A step open to other machines says so; the tests reach it here.
         let base_url = base_url.replace("//0.0.0.0:", "//127.0.0.1:");
         let port = base_url
@@ -237,6 +299,9 @@ impl TestApp {
             dir,
             database_url,
             drops_database: true,
+            redis_url,
+            #[cfg(unix)]
+            redis: None,
             agent,
             cookies: Cookies::default(),
         }
@@ -246,19 +311,49 @@ impl TestApp {
     /// starts it again on the same port and database, as a learner restarts
     /// a step: pages that were open can connect again.
     pub fn restart_on_the_same_port(&self) {
+        self.kill();
+        self.start_again();
+    }
+
+    /// Kills the app (SIGKILL on Unix: no goodbye to its pages, as a crash).
+    pub fn kill(&self) {
         let mut child = self.child.borrow_mut();
         let _ = child.kill();
         let _ = child.wait();
-        let database = database_option(&self.dir, self.database_url.as_deref());
-        let (new, _) = spawn(
-            &self.bin, &self.dir, self.port, &database, &self.args, &self.env,
+    }
+
+    /// Starts the app again on the same port, database and Redis, after
+    /// [`TestApp::kill`]; returns once it answers.
+    pub fn start_again(&self) {
+        let options = servers_options(
+            &self.dir,
+            self.database_url.as_deref(),
+            self.redis_url.as_deref(),
         );
-        *child = new;
+        let (new, _) = spawn(
+            &self.bin, &self.dir, self.port, &options, &self.args, &self.env,
+        );
+        *self.child.borrow_mut() = new;
+    }
+
+    /// Is the app's process still running?
+    pub fn is_running(&self) -> bool {
+        self.child
+            .borrow_mut()
+            .try_wait()
+            .is_ok_and(|exit| exit.is_none())
     }
 
     /// The temporary database file this app uses.
     pub fn db_path(&self) -> PathBuf {
         self.dir.join("chat.db")
+    }
+
+    /// The URL of the Redis the app is given (steps 23 on).
+    pub fn redis_url(&self) -> &str {
+        self.redis_url
+            .as_deref()
+            .expect("a step with Redis (23 on)")
     }
 
     /// The URL of the test's own PostgreSQL database (steps 22 on).
@@ -620,7 +715,7 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         self.stop_child();
         if std::thread::panicking() {
-            eprintln!("--- server log ---\n{}", self.log());
+            eprintln!("--- server log (port {}) ---\n{}", self.port, self.log());
         }
         if !self.dir.as_os_str().is_empty() {
             let _ = fs::remove_dir_all(&self.dir);
@@ -666,10 +761,25 @@ impl Client {
 
     /// Opens a WebSocket to `path` (`/ws`) with the client's cookies.
     pub fn websocket(&self, path: &str) -> Socket {
+        self.websocket_with(path, &[])
+            .unwrap_or_else(|refusal| panic!("{path} refused the handshake: {refusal:?}"))
+    }
+
+    /// A WebSocket handshake to `path` with the client's cookies and these
+    /// headers too (`Origin`): the socket, or the refusal's status and body.
+    pub fn websocket_with(&self, path: &str, headers: &[(&str, &str)]) -> Result<Socket, Reply> {
         let url = format!("{}{path}", self.base_url.replace("http://", "ws://"));
-        let cookie = self.cookies.header().unwrap_or_default();
-        Socket::handshake(&url, &[("Cookie", &cookie)])
-            .unwrap_or_else(|refusal| panic!("{url} refused the handshake: {refusal:?}"))
+        let cookie = self.cookies.header();
+        let mut headers = headers.to_vec();
+        if let Some(cookie) = &cookie {
+            headers.push(("Cookie", cookie));
+        }
+        Socket::handshake(&url, &headers)
+    }
+
+    /// `http://127.0.0.1:PORT`: the app's, or nginx's in front of instances.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
     }
 
     fn call(
@@ -710,13 +820,14 @@ fn call(
     Ok(reply)
 }
 
-/// Starts `bin` on `port` (0: any free one) with the database in `dir`;
-/// answers the process and its address once it answers HTTP.
+/// Starts `bin` on `port` (0: any free one) with the `servers` options (its
+/// database, its Redis), its folder `dir`; answers the process and its
+/// address once it answers HTTP.
 fn spawn(
     bin: &str,
     dir: &Path,
     port: u16,
-    database: &[String],
+    servers: &[String],
     args: &[String],
     env: &[(String, String)],
 ) -> (Child, String) {
@@ -728,7 +839,7 @@ fn spawn(
         .expect("open the server log");
     let mut child = Command::new(bin)
         .args(["--port", &port.to_string()])
-        .args(database)
+        .args(servers)
         .args(args)
         .env(crate::faults::FAULTS_VARIABLE, dir.join("faults"))
         .envs(env.iter().map(|(name, value)| (name, value)))
@@ -819,28 +930,40 @@ fn try_reply(
 /// Does the step `bin` (a path, or a name: `s22`) keep its data in
 /// PostgreSQL? From step 22 on.
 pub fn is_postgres_step(bin: &str) -> bool {
-    let stem = Path::new(bin)
-        .file_stem()
-        .map(|stem| stem.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let digits: String = stem
-        .chars()
-        .skip(1)
-        .take_while(char::is_ascii_digit)
-        .collect();
-    stem.starts_with('s') && digits.parse::<u32>().is_ok_and(|number| number >= 22)
+    step_number(bin).is_some_and(|number| number >= 22)
 }
 
-/// The options that give a step its database: `--db FILE` in `dir`, or
-/// `--database-url URL` (steps 22 on).
-fn database_option(dir: &Path, database_url: Option<&str>) -> Vec<String> {
-    match database_url {
+/// Does the step `bin` (a path, or a name: `s23`) tell its instances about
+/// new messages through Redis (`--redis-url`)? From step 23 on.
+pub fn is_redis_step(bin: &str) -> bool {
+    step_number(bin).is_some_and(|number| number >= 23)
+}
+
+/// 22 for `s22`, `s22b` or `target/debug/s22`.
+fn step_number(bin: &str) -> Option<u32> {
+    let stem = Path::new(bin).file_stem()?.to_string_lossy().into_owned();
+    let digits: String = stem
+        .strip_prefix('s')?
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+/// The options that give a step its servers: `--db FILE` in `dir`, or
+/// `--database-url URL` (steps 22 on); and `--redis-url URL` (23 on).
+fn servers_options(dir: &Path, database_url: Option<&str>, redis_url: Option<&str>) -> Vec<String> {
+    let mut options = match database_url {
         Some(url) => vec!["--database-url".into(), url.into()],
         None => vec![
             "--db".into(),
             dir.join("chat.db").to_string_lossy().into_owned(),
         ],
+    };
+    if let Some(url) = redis_url {
+        options.extend(["--redis-url".into(), url.into()]);
     }
+    options
 }
 
 /// A new empty folder under the system's temporary directory.
@@ -945,7 +1068,32 @@ fn shell_words(line: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::shell_words;
+    use super::*;
+
+    #[test]
+    fn steps_are_told_apart_by_their_number() {
+        for (bin, postgres, redis) in [
+            ("s21", false, false),
+            ("/x/target/debug/s22", true, false),
+            ("s23", true, true),
+            ("s24b", true, true),
+            ("sql", false, false),
+            ("xtask", false, false),
+        ] {
+            assert_eq!(is_postgres_step(bin), postgres, "{bin}");
+            assert_eq!(is_redis_step(bin), redis, "{bin}");
+        }
+    }
+
+    #[test]
+    fn a_step_with_redis_is_given_both_urls() {
+        let dir = Path::new("/t");
+        assert_eq!(servers_options(dir, None, None), ["--db", "/t/chat.db"]);
+        assert_eq!(
+            servers_options(dir, Some("postgres://p"), Some("redis://r")),
+            ["--database-url", "postgres://p", "--redis-url", "redis://r"]
+        );
+    }
 
     #[test]
     fn shell_words_keep_quoted_values_together() {

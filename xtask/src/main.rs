@@ -12,6 +12,7 @@ mod diff;
 mod excerpts;
 mod exercise;
 mod fill;
+mod instances;
 mod items;
 mod process;
 mod reset;

@@ -7,15 +7,19 @@
 
 pub const USAGE: &str = "\
 usage: scripts/services [up | down | status] [--dir DIR] [--ports PG,REDIS,NGINX]
+                        [--instances PORT,PORT,...]
 
   scripts/services up      start PostgreSQL (127.0.0.1:5433, database chat),
                            Redis (127.0.0.1:6380) and nginx (127.0.0.1:5010, in
-                           front of the instances on 5011, 5012 and 5013), each
-                           unless it runs already; print DATABASE_URL and REDIS_URL
+                           front of the instances on 5011, 5012 and 5013, with
+                           the site steps/s23/nginx.conf), each unless it runs
+                           already; print DATABASE_URL and REDIS_URL
   scripts/services status  which of them run (the default)
   scripts/services down    stop them, by process id
     --dir DIR              the run folder (.services/ in the workspace)
     --ports PG,REDIS,NGINX other ports, for up
+    --instances PORT,...   other ports for the instances behind nginx, for up
+                           (scripts/switch 23 starts one instance on each)
 
 The system's own services (a postgresql or redis-server unit) are left alone.
 ";
@@ -29,7 +33,7 @@ pub const DEFAULT_PORTS: Ports = Ports {
     nginx: 5010,
 };
 
-/// The instances nginx sends requests to: `scripts/switch 23` will start
+/// The instances nginx sends requests to: `scripts/switch 23` starts
 /// three copies of the step there.
 pub const INSTANCE_PORTS: [u16; 3] = [5011, 5012, 5013];
 
@@ -53,6 +57,7 @@ struct Wanted {
     action: Action,
     dir: Option<std::path::PathBuf>,
     ports: Ports,
+    instances: Vec<u16>,
 }
 
 fn parse(args: Vec<String>) -> Result<Wanted, String> {
@@ -60,6 +65,7 @@ fn parse(args: Vec<String>) -> Result<Wanted, String> {
         action: Action::Status,
         dir: None,
         ports: DEFAULT_PORTS,
+        instances: INSTANCE_PORTS.to_vec(),
     };
     let mut args = args.into_iter();
     let mut action = None;
@@ -70,13 +76,18 @@ fn parse(args: Vec<String>) -> Result<Wanted, String> {
                 let dir = args.next().ok_or("--dir needs a folder")?;
                 wanted.dir = Some(dir.into());
             }
+            "--instances" => {
+                let list = args.next().unwrap_or_default();
+                wanted.instances = port_list(&list);
+                if wanted.instances.is_empty() {
+                    return Err(format!(
+                        "--instances needs ports, e.g. 5011,5012,5013, not {list:?}"
+                    ));
+                }
+            }
             "--ports" => {
                 let list = args.next().unwrap_or_default();
-                let ports: Vec<u16> = list
-                    .split(',')
-                    .filter_map(|port| port.trim().parse().ok())
-                    .filter(|&port| port > 0)
-                    .collect();
+                let ports = port_list(&list);
                 let [postgres, redis, nginx] = ports[..] else {
                     return Err(format!(
                         "--ports needs three ports, PG,REDIS,NGINX (e.g. 5433,6380,5010), not {list:?}"
@@ -105,6 +116,20 @@ fn parse(args: Vec<String>) -> Result<Wanted, String> {
     Ok(wanted)
 }
 
+/// "5011,5012" as ports; empty if any is not a port.
+fn port_list(list: &str) -> Vec<u16> {
+    let ports: Vec<u16> = list
+        .split(',')
+        .filter_map(|port| port.trim().parse().ok())
+        .filter(|&port| port > 0)
+        .collect();
+    if ports.len() == list.split(',').count() {
+        ports
+    } else {
+        Vec::new()
+    }
+}
+
 #[cfg(not(unix))]
 pub fn main(args: Vec<String>) -> Result<(), String> {
     if parse(args)?.action == Action::Help {
@@ -123,9 +148,9 @@ mod unix {
     use std::path::Path;
     use std::time::Instant;
 
-    use shared::services::{Error, Folder, Kind, Running, database_url, redis_url};
+    use shared::services::{Error, Folder, Kind, NGINX_SITE, Running, database_url, redis_url};
 
-    use super::{Action, INSTANCE_PORTS, Ports, USAGE, parse};
+    use super::{Action, Ports, USAGE, parse};
     use crate::steps;
 
     pub fn main(args: Vec<String>) -> Result<(), String> {
@@ -138,13 +163,13 @@ mod unix {
                 print!("{USAGE}");
                 Ok(())
             }
-            Action::Up => up(&folder, wanted.ports, &root),
+            Action::Up => up(&folder, wanted.ports, &wanted.instances, &root),
             Action::Down => down(&folder),
             Action::Status => status(&folder, &root),
         }
     }
 
-    fn up(folder: &Folder, ports: Ports, root: &Path) -> Result<(), String> {
+    fn up(folder: &Folder, ports: Ports, instances: &[u16], root: &Path) -> Result<(), String> {
         // Every missing package in one line, before anything starts.
         let missing: Vec<Kind> = Kind::ALL
             .into_iter()
@@ -163,23 +188,23 @@ mod unix {
                 packages.join(" ")
             ));
         }
-        let instances: Vec<SocketAddr> = INSTANCE_PORTS
+        let instances: Vec<SocketAddr> = instances
             .iter()
             .map(|&port| SocketAddr::from(([127, 0, 0, 1], port)))
             .collect();
         let started = Instant::now();
         for kind in Kind::ALL {
             if let Some(running) = folder.running(kind) {
-                println!("{}  (already running)", line(&running));
+                println!("{}  (already running)", line(folder, &running));
                 continue;
             }
             let result = match kind {
                 Kind::Postgres => folder.start_postgres(ports.postgres),
                 Kind::Redis => folder.start_redis(ports.redis),
-                Kind::Nginx => folder.start_nginx(ports.nginx, &instances),
+                Kind::Nginx => folder.start_nginx(ports.nginx, &instances, &root.join(NGINX_SITE)),
             };
             match result {
-                Ok(running) => println!("{}", line(&running)),
+                Ok(running) => println!("{}", line(folder, &running)),
                 Err(error @ Error::Missing(_)) => return Err(error.to_string()),
                 Err(Error::Failed(why)) => {
                     return Err(format!(
@@ -214,7 +239,7 @@ mod unix {
             match folder.running(kind) {
                 Some(running) => {
                     any = true;
-                    println!("{}", line(&running));
+                    println!("{}", line(folder, &running));
                 }
                 None => println!("{:<10}  stopped", kind.title()),
             }
@@ -248,11 +273,12 @@ mod unix {
     }
 
     /// "PostgreSQL  runs on 127.0.0.1:5433  (pid 1234)"
-    fn line(running: &Running) -> String {
+    fn line(folder: &Folder, running: &Running) -> String {
         let what = match running.kind {
             Kind::Nginx => {
-                let ports: Vec<String> = INSTANCE_PORTS.iter().map(u16::to_string).collect();
-                format!("  -> instances on {}", ports.join(", "))
+                let upstreams = folder.nginx_upstreams();
+                let ports: Vec<String> = upstreams.iter().map(|a| a.port().to_string()).collect();
+                format!("  -> instances on {} ({NGINX_SITE})", ports.join(", "))
             }
             _ => String::new(),
         };
@@ -311,6 +337,14 @@ mod tests {
             parse(args("up --ports 1,2"))
                 .unwrap_err()
                 .contains("three ports")
+        );
+        assert_eq!(parse(args("up")).unwrap().instances, INSTANCE_PORTS);
+        let wanted = parse(args("up --instances 7001,7002")).unwrap();
+        assert_eq!(wanted.instances, [7001, 7002]);
+        assert!(
+            parse(args("up --instances 7001,x"))
+                .unwrap_err()
+                .contains("--instances")
         );
         assert!(
             parse(args("start"))

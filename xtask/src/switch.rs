@@ -12,6 +12,7 @@
 //! it runs (Windows will not replace a running `.exe`). With `--watch`,
 //! `switch` then stays in the foreground and rebuilds and restarts the step
 //! when its files change (see watch.rs). `switch reset` is in reset.rs.
+//! Step 23, three instances behind nginx, is in instances.rs.
 
 use std::ffi::OsStr;
 use std::fs::{self, File};
@@ -25,6 +26,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use shared::DEFAULT_PORT;
 
+use crate::instances::{self, BehindNginx};
 use crate::steps::{self, Step};
 use crate::{process, reset, seed, watch};
 
@@ -52,13 +54,17 @@ usage: scripts/switch [STEP] [--port N] [--seed | --no-seed] [--fresh] [--watch]
                           port (--port N) it is a server of its own beside the
                           class's, which Ctrl-C stops.
   scripts/switch stop     stop the class's server (--port N: the server on port N)
-  scripts/switch logs     follow its log (Ctrl-C stops following, not the server)
+  scripts/switch logs     follow its log (Ctrl-C stops following, not the server);
+                          step 23's three instances: all three logs, each line
+                          marked with its instance's port
   scripts/switch reset    empty every step's database (each kept once as
                           chat.db.previous) and restart the servers using one
     --seed                then load the sample data into each
     --undo                put back the databases the last reset moved aside
 
-Each step keeps its own database in steps/<step>/instance/chat.db.
+Each step keeps its own database in steps/<step>/instance/chat.db; from
+step 22 on, it is the PostgreSQL of scripts/services up. Step 23 runs as
+three instances (5011, 5012, 5013) behind that nginx: open http://127.0.0.1:5010.
 ";
 
 /// How long a step may take to answer its first request after it started.
@@ -239,6 +245,17 @@ impl Places {
         }
     }
 
+    /// The log of the class's instance on `port` (step 23 on).
+    pub(crate) fn instance_log(&self, port: u16) -> PathBuf {
+        self.folder().join(format!("instance-{port}.log"))
+    }
+
+    /// The run folder of `scripts/services` (PostgreSQL, Redis, nginx).
+    #[cfg(unix)]
+    pub(crate) fn services(&self) -> shared::services::Folder {
+        shared::services::Folder::new(self.run.join(".services"))
+    }
+
     /// Where the copies of the binaries a slot's servers run are.
     fn bin_dir(&self, slot: Slot) -> PathBuf {
         match slot {
@@ -283,6 +300,9 @@ pub(crate) struct Server {
     /// An exercise's copy (`scripts/exercise run`), not a step: a switch
     /// does not replace it.
     pub(crate) exercise: bool,
+    /// Step 23 on: several instances behind nginx (`pid` is the first's;
+    /// `port` is the class's, kept for the next switches).
+    pub(crate) behind_nginx: Option<BehindNginx>,
 }
 
 impl Server {
@@ -325,12 +345,23 @@ impl Server {
     fn on_port(places: &Places, port: u16) -> Option<Server> {
         Server::all(places)
             .into_iter()
-            .find(|server| server.port == port && server.runs())
+            .find(|server| server.listens_on(port) && server.runs())
     }
 
-    /// Does its process still run its binary?
+    /// Is `port` its own (one of its instances', behind nginx)?
+    pub(crate) fn listens_on(&self, port: u16) -> bool {
+        match &self.behind_nginx {
+            Some(behind) => behind.instances.iter().any(|i| i.port == port),
+            None => self.port == port,
+        }
+    }
+
+    /// Does its process (one of its instances) still run its binary?
     pub(crate) fn runs(&self) -> bool {
-        process::runs(self.pid, &self.binary)
+        match &self.behind_nginx {
+            Some(behind) => !behind.running(&self.binary).is_empty(),
+            None => process::runs(self.pid, &self.binary),
+        }
     }
 
     /// Removes the record of `slot`, and the copies of binaries it ran.
@@ -350,6 +381,7 @@ impl Server {
             watcher: v["watcher"].as_u64().and_then(|pid| pid.try_into().ok()),
             seed: v["seed"].as_bool().unwrap_or(false),
             exercise: v["exercise"].as_bool().unwrap_or(false),
+            behind_nginx: BehindNginx::from_json(&v["behind_nginx"]),
         })
     }
 
@@ -368,6 +400,9 @@ impl Server {
         if self.exercise {
             record["exercise"] = true.into();
         }
+        if let Some(behind) = &self.behind_nginx {
+            record["behind_nginx"] = behind.to_json();
+        }
         // Written beside it, then renamed over it: a reader sees the old
         // record or the new one, never a missing or half-written file.
         let path = places.record_file(self.slot);
@@ -380,8 +415,10 @@ impl Server {
             })
     }
 
+    /// Where the class opens it: nginx's address for instances behind it.
     pub(crate) fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        let port = self.behind_nginx.as_ref().map_or(self.port, |b| b.nginx);
+        format!("http://127.0.0.1:{port}")
     }
 
     /// How a learner stops it.
@@ -394,6 +431,14 @@ impl Server {
 
     /// "s14 on port 5722 (watched)", for messages.
     pub(crate) fn described(&self) -> String {
+        if let Some(behind) = &self.behind_nginx {
+            return format!(
+                "{} on port {} (instances on {} behind nginx)",
+                self.step,
+                behind.nginx,
+                behind.ports()
+            );
+        }
         let what = match (self.exercise, self.watcher.is_some()) {
             (true, _) => ", an exercise's copy",
             (false, true) => ", watched",
@@ -402,9 +447,13 @@ impl Server {
         format!("{} on port {}{what}", self.step, self.port)
     }
 
-    /// Stops the process; the record stays until it is replaced or forgotten.
+    /// Stops the process (all its instances); the record stays until it is
+    /// replaced or forgotten.
     pub(crate) fn stop(&self) -> Result<(), String> {
-        process::stop(self.pid, &self.binary)
+        match &self.behind_nginx {
+            Some(behind) => behind.stop(&self.binary),
+            None => process::stop(self.pid, &self.binary),
+        }
     }
 }
 
@@ -447,8 +496,25 @@ fn list(places: &Places) -> Result<(), String> {
             ""
         };
         let seeded = if server.seed { ", seeded" } else { "" };
+        let instances = match &server.behind_nginx {
+            Some(behind) => {
+                let running = behind.running(&server.binary);
+                let down: Vec<String> = behind
+                    .instances
+                    .iter()
+                    .filter(|i| !running.contains(i))
+                    .map(|i| format!("; {} is down", i.port))
+                    .collect();
+                format!(
+                    ", instances on {} behind nginx{}",
+                    behind.ports(),
+                    down.concat()
+                )
+            }
+            None => String::new(),
+        };
         println!(
-            "{} runs on {}: {role}{watched}{seeded}  ({} stops it)",
+            "{} runs on {}: {role}{instances}{watched}{seeded}  ({} stops it)",
             server.step,
             server.url(),
             server.stop_command()
@@ -478,7 +544,15 @@ fn stop(places: &Places, port: Option<u16>) -> Result<(), String> {
         Some(server) => {
             server.stop()?;
             Server::forget(places, slot);
-            println!("stopped {} (process {})", server.described(), server.pid);
+            let processes = match &server.behind_nginx {
+                Some(behind) => {
+                    let pids: Vec<String> =
+                        behind.instances.iter().map(|i| i.pid.to_string()).collect();
+                    format!("processes {}", pids.join(", "))
+                }
+                None => format!("process {}", server.pid),
+            };
+            println!("stopped {} ({processes})", server.described());
         }
         None => {
             // A record left by a server that died is cleared here.
@@ -565,10 +639,27 @@ fn run(places: &Places, wanted: &Wanted, watcher: Option<u32>) -> Result<Started
         Some(old) => format!("{} still runs on {}", old.step, old.url()),
         None => "nothing was started".to_string(),
     };
+    // From step 23: instances behind the nginx of `scripts/services up`.
+    let behind = match instances::redis_step(step) {
+        false => None,
+        true if wanted.watch || slot != Slot::Class => {
+            return Err(format!(
+                "{} runs as the class's instances behind nginx: no --watch, and no                  server of its own on --port ({unchanged})",
+                step.name
+            ));
+        }
+        true => Some(
+            instances::services(places, &step.name)
+                .map_err(|why| format!("{why} ({unchanged})"))?,
+        ),
+    };
 
     // 1. The port must be free, or be the one of the server we are replacing.
-    let port_is_ours = running.as_ref().is_some_and(|old| old.port == port);
-    if !port_is_ours && port_is_taken(port) {
+    // Behind nginx, the instances' ports; the class's port waits.
+    let port_is_ours = running.as_ref().is_some_and(|old| old.listens_on(port));
+    if let Some(services) = &behind {
+        instances::check_ports(services, running.as_ref(), &unchanged)?;
+    } else if !port_is_ours && port_is_taken(port) {
         let user = port_user(places, port);
         return Err(format!(
             "port {port} is already in use by {user} ({unchanged}).\n\
@@ -580,15 +671,16 @@ fn run(places: &Places, wanted: &Wanted, watcher: Option<u32>) -> Result<Started
         ));
     }
     // From step 22 the data is in PostgreSQL, `scripts/services up`'s.
-    let database = match postgres_step(step) {
-        true => PathBuf::from(services_database_url(places).ok_or_else(|| {
+    let database = match (postgres_step(step), &behind) {
+        (_, Some(services)) => PathBuf::from(&services.database_url),
+        (true, None) => PathBuf::from(services_database_url(places).ok_or_else(|| {
             format!(
                 "{} keeps its data in PostgreSQL, which does not run here: start it with \
                  `scripts/services up`, then switch again ({unchanged})",
                 step.name
             )
         })?),
-        false => places.database(&step.name),
+        (false, None) => places.database(&step.name),
     };
     if wanted.fresh && is_url(&database) {
         return Err(format!(
@@ -648,9 +740,18 @@ fn run(places: &Places, wanted: &Wanted, watcher: Option<u32>) -> Result<Started
         watcher,
         seed,
         exercise: false,
+        behind_nginx: None,
     };
-    let (server, child) =
-        start(places, &template).inspect_err(|_| remove_old_copies(places, slot, None))?;
+    let (server, child) = match &behind {
+        Some(services) => instances::start(places, &template, services),
+        None => start(places, &template),
+    }
+    .inspect_err(|_| remove_old_copies(places, slot, None))?;
+    if let Some(behind) = &server.behind_nginx
+        && let Err(why) = instances::wait_for_nginx(behind.nginx)
+    {
+        eprintln!("warning: {why}");
+    }
     // A step that uses a database has opened (or created) it before answering.
     let database_note = match (existed, database.exists() || is_url(&database)) {
         (_, true) if wanted.fresh => "  (emptied: --fresh)",
@@ -660,16 +761,29 @@ fn run(places: &Places, wanted: &Wanted, watcher: Option<u32>) -> Result<Started
     };
     remove_old_copies(places, slot, Some(&binary));
 
-    // 4. Sample data, through the step's own API.
-    let seeded = seed.then(|| seed::sample_data(&step.name, &database, port));
+    // 4. Sample data, through the step's own API (behind nginx, the first
+    // instance's: the others share its database).
+    let seeded = seed.then(|| {
+        let through = server
+            .behind_nginx
+            .as_ref()
+            .map_or(port, |b| b.instances[0].port);
+        seed::sample_data(&step.name, &database, through)
+    });
 
     // 5. The summary: its first line says where, whether seeded, and what
     // changed since the step that ran before.
-    let mut headline = format!(
-        "{} runs on port {port}, {}",
-        step.name,
-        if seed { "seeded" } else { "not seeded" }
-    );
+    let seeded_or_not = if seed { "seeded" } else { "not seeded" };
+    let mut headline = match &server.behind_nginx {
+        Some(behind) => format!(
+            "{}: {} instances ({}) behind nginx: {}, {seeded_or_not}",
+            step.name,
+            count_in_words(behind.instances.len()),
+            behind.ports(),
+            server.url()
+        ),
+        None => format!("{} runs on port {port}, {seeded_or_not}", step.name),
+    };
     if let Slot::Own(_) = slot
         && let Some(class) = Server::running(places, Slot::Class)
     {
@@ -690,7 +804,18 @@ fn run(places: &Places, wanted: &Wanted, watcher: Option<u32>) -> Result<Started
     println!("{headline}");
     println!("  step      {}: {}", short(&step.name), step.title());
     println!("  url       {}", server.url());
+    if let Some(behind) = &server.behind_nginx
+        && behind.nginx != port
+    {
+        println!(
+            "  port      {}: nginx's, not the class's {port}, which the next steps use again",
+            behind.nginx
+        );
+    }
     println!("  database  {}{database_note}", places.shown(&database));
+    if let Some(services) = &behind {
+        println!("  redis     {}", services.redis_url);
+    }
     match seeded {
         Some(Ok(report)) => println!("  seeded    {report}"),
         Some(Err(why)) => return Err(format!("seeding failed: {why}")),
@@ -700,10 +825,17 @@ fn run(places: &Places, wanted: &Wanted, watcher: Option<u32>) -> Result<Started
         Slot::Class => "scripts/switch logs".to_string(),
         Slot::Own(port) => format!("scripts/switch logs --port {port}"),
     };
-    println!(
-        "  log       {}  ({follow} follows it)",
-        places.shown(&places.log_file(slot))
-    );
+    match &server.behind_nginx {
+        Some(behind) => println!(
+            "  logs      {}  ({follow} follows the {}, each line marked with its port)",
+            places.shown(&places.folder().join("instance-<port>.log")),
+            count_in_words(behind.instances.len())
+        ),
+        None => println!(
+            "  log       {}  ({follow} follows it)",
+            places.shown(&places.log_file(slot))
+        ),
+    }
     if slot == Slot::Class && (port != DEFAULT_PORT || seed) {
         let mut kept = format!("--port {port}");
         let mut change = format!("--port {DEFAULT_PORT}");
@@ -757,6 +889,7 @@ pub(crate) fn serve_copy(
         watcher: Some(std::process::id()),
         seed,
         exercise: true,
+        behind_nginx: None,
     };
     let (server, child) = start(&places, &template)?;
     remove_old_copies(&places, slot, Some(&binary));
@@ -1025,8 +1158,8 @@ fn services_database_url(_: &Places) -> Option<String> {
 /// The `DATABASE_URL` of `scripts/services up`'s PostgreSQL, if it runs.
 #[cfg(unix)]
 fn services_database_url(places: &Places) -> Option<String> {
-    use shared::services::{Folder, Kind, database_url};
-    let running = Folder::new(places.root.join(".services")).running(Kind::Postgres)?;
+    use shared::services::{Kind, database_url};
+    let running = places.services().running(Kind::Postgres)?;
     Some(database_url(running.port))
 }
 
@@ -1071,50 +1204,120 @@ pub(crate) fn agent(timeout: Duration) -> ureq::Agent {
         .new_agent()
 }
 
+/// "three" for 3: the headline of step 23.
+fn count_in_words(count: usize) -> String {
+    let words = ["no", "one", "two", "three", "four", "five", "six"];
+    words
+        .get(count)
+        .map_or_else(|| count.to_string(), |word| word.to_string())
+}
+
 /// `switch logs [--port N]`: prints the log as it grows, like `tail -f`,
-/// and goes on with the next step's log after a switch.
+/// and goes on with the next step's log after a switch. Step 23's
+/// instances: their logs together, each line marked with its port.
 fn follow_log(places: &Places, port: Option<u16>) -> Result<(), String> {
     let slot = slot_of(places, port);
-    let path = places.log_file(slot);
-    if !path.exists() {
+    let running = || Server::running(places, slot);
+    let logs = |server: Option<&Server>| instances::logs(places, server, places.log_file(slot));
+    let mut following = running();
+    let mut files: Vec<Followed> = logs(following.as_ref())
+        .into_iter()
+        .map(|(mark, path)| Followed::new(mark, path))
+        .collect();
+    if files.iter().all(|file| !file.path.exists()) {
         return Err("no log yet: start a step first, e.g. scripts/switch 04".to_string());
     }
+    let shown: Vec<String> = files.iter().map(|file| places.shown(&file.path)).collect();
     eprintln!(
         "following {} (Ctrl-C stops following; the server keeps running)",
-        places.shown(&path)
+        shown.join(", ")
     );
-    let running = || Server::running(places, slot).map(|server| (server.pid, server.step));
-    let mut following = running();
     // Start with the last lines, as `tail -f` does.
-    let text = fs::read_to_string(&path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    println!("{}", lines[lines.len().saturating_sub(20)..].join("\n"));
-    let mut position = text.len() as u64;
+    for file in &mut files {
+        file.skip_to_last_lines(20);
+    }
     loop {
+        for file in &mut files {
+            file.print_new_lines();
+        }
         sleep(Duration::from_millis(250));
-        let length = fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        // After a switch the new server writes a new log: read it from the start.
+        // After a switch the new server writes new logs: read them from the start.
         let now = running();
-        if length < position || (now.is_some() && now != following) {
-            if let Some((_, step)) = &now {
-                println!("---- now {step} ----");
+        let pid = |server: &Option<Server>| server.as_ref().map(|s| (s.pid, s.step.clone()));
+        if now.is_some() && pid(&now) != pid(&following) {
+            if let Some(server) = &now {
+                println!("---- now {} ----", server.step);
             }
-            position = 0;
+            files = logs(now.as_ref())
+                .into_iter()
+                .map(|(mark, path)| Followed::new(mark, path))
+                .collect();
             following = now;
         }
-        if length > position
-            && let Ok(mut file) = File::open(&path)
-        {
-            let mut new = Vec::new();
-            if file.seek(SeekFrom::Start(position)).is_ok()
-                && file.take(length - position).read_to_end(&mut new).is_ok()
-            {
-                position += new.len() as u64;
-                let mut out = std::io::stdout();
-                let _ = out.write_all(&new);
-                let _ = out.flush();
-            }
+    }
+}
+
+/// A log `switch logs` follows: where it has read to, and the end of a
+/// line not written in full yet.
+struct Followed {
+    mark: String,
+    path: PathBuf,
+    position: u64,
+    partial: Vec<u8>,
+}
+
+impl Followed {
+    fn new(mark: String, path: PathBuf) -> Followed {
+        Followed {
+            mark,
+            path,
+            position: 0,
+            partial: Vec::new(),
         }
+    }
+
+    /// Prints the last `count` lines, and goes on from the end.
+    fn skip_to_last_lines(&mut self, count: usize) {
+        let text = fs::read_to_string(&self.path).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        for line in &lines[lines.len().saturating_sub(count)..] {
+            println!("{}{line}", self.mark);
+        }
+        self.position = text.len() as u64;
+    }
+
+    /// Prints what was added since, line by line, each with its mark.
+    fn print_new_lines(&mut self) {
+        let length = fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
+        if length < self.position {
+            // A new log under the same name (the step was restarted).
+            self.position = 0;
+            self.partial.clear();
+        }
+        let Ok(mut file) = File::open(&self.path) else {
+            return;
+        };
+        let mut new = Vec::new();
+        if length > self.position
+            && file.seek(SeekFrom::Start(self.position)).is_ok()
+            && file
+                .take(length - self.position)
+                .read_to_end(&mut new)
+                .is_ok()
+        {
+            self.position += new.len() as u64;
+            self.partial.extend_from_slice(&new);
+        }
+        let Some(end) = self.partial.iter().rposition(|&b| b == b'\n') else {
+            return;
+        };
+        let complete: Vec<u8> = self.partial.drain(..=end).collect();
+        let mut out = std::io::stdout().lock();
+        for line in complete.split_inclusive(|&b| b == b'\n') {
+            let _ = out.write_all(self.mark.as_bytes());
+            let _ = out.write_all(line);
+        }
+        let _ = out.flush();
     }
 }
 

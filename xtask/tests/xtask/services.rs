@@ -35,13 +35,12 @@ impl Drop for Down<'_> {
     }
 }
 
-/// Three distinct ports that are free right now.
-fn free_ports() -> [u16; 3] {
-    let listeners: Vec<_> = (0..3)
+/// `N` distinct ports that are free right now.
+pub fn free_ports<const N: usize>() -> [u16; N] {
+    let listeners: Vec<_> = (0..N)
         .map(|_| std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap())
         .collect();
-    let port = |i: usize| listeners[i].local_addr().unwrap().port();
-    [port(0), port(1), port(2)]
+    std::array::from_fn(|i| listeners[i].local_addr().unwrap().port())
 }
 
 #[test]
@@ -54,14 +53,17 @@ fn services_up_starts_the_three_servers_once_and_down_stops_them_by_pid() {
     let temp = TempDir::new("services");
     let dir = temp.path();
     let _down = Down(dir);
-    let [pg, redis, nginx] = free_ports();
+    let [pg, redis, nginx, instance] = free_ports();
     let ports = format!("{pg},{redis},{nginx}");
+    // Not 5011-5013, where a learner's step 23 may run.
+    let instances = ["--instances", &instance.to_string()];
 
-    let up = services(dir, &["up", "--ports", &ports]);
+    let up = services(dir, &[&["up", "--ports", &ports], &instances[..]].concat());
     for line in [
         format!("PostgreSQL  runs on 127.0.0.1:{pg}"),
         format!("Redis       runs on 127.0.0.1:{redis}"),
-        format!("nginx       runs on 127.0.0.1:{nginx}"),
+        format!("nginx       runs on 127.0.0.1:{nginx}  (pid "),
+        format!("-> instances on {instance} (steps/s23/nginx.conf)"),
         format!("DATABASE_URL=postgres://postgres@127.0.0.1:{pg}/chat"),
         format!("REDIS_URL=redis://127.0.0.1:{redis}"),
     ] {
@@ -96,7 +98,7 @@ fn services_up_starts_the_three_servers_once_and_down_stops_them_by_pid() {
     let pids = [pid("postgres"), pid("redis"), pid("nginx")];
 
     // A second `up` starts nothing new.
-    let again = services(dir, &["up", "--ports", &ports]);
+    let again = services(dir, &[&["up", "--ports", &ports], &instances[..]].concat());
     assert_eq!(again.matches("(already running)").count(), 3, "{again}");
     assert_eq!([pid("postgres"), pid("redis"), pid("nginx")], pids);
 
