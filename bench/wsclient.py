@@ -78,11 +78,13 @@ class Group:
         """Runs a coroutine on the group's loop; its result (blocking)."""
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
 
-    def connect(self, host, port, path="/ws", timeout=5.0):
+    def connect(self, host, port, path="/ws", timeout=5.0, headers=None):
         """Opens a connection and does the opening handshake (at most `timeout`
-        seconds); raises what `websockets` raises if refused."""
+        seconds), sending `headers` too (a dict: a session's Cookie); raises
+        what `websockets` raises if refused."""
         async def opened():
             conn = await connect(f"ws://{host}:{port}{path}", compression=None,
+                                 additional_headers=headers,
                                  ping_interval=None, open_timeout=timeout,
                                  close_timeout=CLOSE_TIMEOUT,
                                  create_connection=CountingConnection)

@@ -45,6 +45,9 @@ PAGE_CONNECTIONS = [10, 100]
 # The step on PostgreSQL, measured against PAGING_STEP (SQLite) on the same
 # grown data (--postgres): imported from PAGING_STEP's file with `--import`.
 POSTGRES_STEP = "s22"
+# The step that runs as several instances behind nginx, with Redis (--instances),
+# measured against one instance of POSTGRES_STEP.
+INSTANCES_STEP = "s23"
 LOGINS_ONE_AT_A_TIME = 50
 LOGIN_BURST = 100
 
@@ -266,13 +269,17 @@ def ended(result):
 class Server:
     """A step's binary on a free loopback port with its own database file."""
 
-    def __init__(self, binary, db, log=None, env=None, database_url=None):
-        self.db = Path(db)
+    def __init__(self, binary, db, log=None, env=None, database_url=None, redis_url=None,
+                 port=0):
+        self.db = Path(db) if db else None
         self.log = open(log, "wb") if log else subprocess.DEVNULL
-        # From s22: a PostgreSQL database's URL instead of a file.
+        # From s22: a PostgreSQL database's URL instead of a file; from s23,
+        # the Redis the instances share too.
         database = ["--database-url", database_url] if database_url else ["--db", str(db)]
+        if redis_url:
+            database += ["--redis-url", redis_url]
         self.proc = subprocess.Popen(
-            [str(binary), "--port", "0", *database],
+            [str(binary), "--port", str(port), *database],
             stdout=subprocess.PIPE, stderr=self.log, text=True,
             env=dict(os.environ, **(env or {})))
         line = self.proc.stdout.readline()

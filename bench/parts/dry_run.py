@@ -7,13 +7,14 @@ import tempfile
 from pathlib import Path
 
 from .common import (
-    ACCOUNTS_STEP, FOOTPRINT_STEP, LOAD_STEP, LOGINS_ONE_AT_A_TIME, LOGIN_BURST,
+    ACCOUNTS_STEP, FOOTPRINT_STEP, INSTANCES_STEP, LOAD_STEP, LOGINS_ONE_AT_A_TIME, LOGIN_BURST,
     MESSAGE_INDEXES, PAGE_CONNECTIONS, PAGING_STEP, RESULTS_JSON, ROOT, WRK_LUA, fail,
     has_accounts, has_message_indexes, has_paging, has_websocket, sample_passwords, say,
     step_names, wrk_version)
 from .load import ENDPOINTS
 from .grown_db import GROWN_CONNECTIONS, GROWN_MESSAGES, GROWN_USERS
 from .websocket import wsclient, wsclient_selftest
+from .instances import instances_problems
 from .db_patterns import VARIANTS, VARIANT_STEP, variant_inputs, write_variants
 from .footprint import ci_commands, footprint_options
 from .report import render
@@ -49,6 +50,8 @@ def dry_run(args, users, messages):
     if "logins" in args.parts and not has_accounts(args.step or ACCOUNTS_STEP):
         problems.append(f"{args.step or ACCOUNTS_STEP} has no POST /api/login (--logins needs "
                         f"{ACCOUNTS_STEP} or later)")
+    if "instances" in args.parts:
+        problems += instances_problems()
     ws_problems = wsclient_selftest()
     problems += ws_problems
     if not ws_problems:

@@ -17,21 +17,32 @@ from .grown_db import GROWN_MESSAGES, GROWN_USERS, fill_grown, get_page, log_in
 # ------------------------------------------------------------ PostgreSQL
 
 
-def start_services(folder):
-    """A private PostgreSQL (and the Redis and nginx `scripts/services up`
-    starts with it) in `folder`, on free ports; answers its DATABASE_URL."""
-    ports = []
-    for _ in range(3):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            ports.append(s.getsockname()[1])
+def free_ports(count):
+    """`count` ports on 127.0.0.1 that nothing listens on right now."""
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def start_services(folder, instances=()):
+    """A private PostgreSQL, Redis and nginx (`scripts/services up`) in
+    `folder`, on free ports, nginx in front of the ports `instances` (those of
+    `up` when none are given); answers the output of `up`."""
+    extra = ["--instances", ",".join(map(str, instances))] if instances else []
     out = subprocess.run(["cargo", "run", "--quiet", "-p", "xtask", "--", "services", "up",
-                          "--dir", str(folder), "--ports", ",".join(map(str, ports))],
-                         cwd=ROOT, capture_output=True, text=True)
-    m = re.search(r"DATABASE_URL=(\S+)", out.stdout)
-    if out.returncode != 0 or not m:
-        fail(f"scripts/services up did not start PostgreSQL:\n{out.stdout}{out.stderr}")
-    return m.group(1)
+                          "--dir", str(folder), "--ports", ",".join(map(str, free_ports(3))),
+                          *extra], cwd=ROOT, capture_output=True, text=True)
+    if out.returncode != 0 or "DATABASE_URL=" not in out.stdout:
+        fail(f"scripts/services up did not start its servers:\n{out.stdout}{out.stderr}")
+    return out.stdout
+
+
+def database_url_of(services_output):
+    return re.search(r"DATABASE_URL=(\S+)", services_output).group(1)
 
 
 def stop_services(folder, url):
@@ -139,7 +150,7 @@ def part_postgres(args, users, messages):
         say(f"filling {PAGING_STEP}'s {db.name} with the grown data")
         fill_grown(db, users, messages)
         services = Path(tmp) / "services"
-        url = start_services(services)
+        url = database_url_of(start_services(services))
         servers = {}
         try:
             say(f"{POSTGRES_STEP} --import {db.name}")

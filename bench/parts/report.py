@@ -17,6 +17,7 @@ GOAL_PAGE_P99_MS = 2.0       # a page of 50, at 10 connections
 GOAL_PAGE_SPREAD = 0.10      # the oldest page within 10 % of the newest page's rate
 STRETCH_PAGE_RPS = 10_000    # a page of 50 at 100 connections (stretch)
 GOAL_PG_PAGE_P99_MS = 5.0   # s22's page of 50 at 10 connections, on PostgreSQL
+GOAL_INSTANCES_P99_MS = 5.0  # s23: POST through one instance -> the sockets on the others
 GOAL_WS_ONE_P99_MS = 2.0     # POST -> arrival, one listener
 GOAL_WS_MANY_P99_MS = 20.0   # POST -> arrival, with 1,000 sockets connected
 GOAL_WS_MANY_SOCKETS = 1000
@@ -158,6 +159,15 @@ def goals(data):
                          f"data at 10 connections, p99 < {GOAL_PG_PAGE_P99_MS:g} ms",
                          f"p99 {ms(page['p99_us'])} ms (measured: {measured(page, 'p99_us')} ms)",
                          page["p99_us"] / 1000 < GOAL_PG_PAGE_P99_MS))
+    ins = data.get("instances")
+    if ins:
+        d = ins["delivery"]
+        rows.append((f"{ins['step']} x {ins['instances']}: a message POSTed through one "
+                     f"instance, on the last of the recipient's sockets on the others, "
+                     f"{d['sockets']:,} sockets connected: p99 < {GOAL_INSTANCES_P99_MS:g} ms",
+                     f"p99 {d['other_last_p99_ms']} ms, {d['lost']} lost",
+                     d["lost"] == 0 and d["other_last_p99_ms"] is not None
+                     and d["other_last_p99_ms"] < GOAL_INSTANCES_P99_MS))
     fp = data.get("footprint")
     if fp and "cold_test_build_s" in fp:
         n, pr = fp["steps"], fp["projection"]
@@ -264,6 +274,57 @@ def render_postgres(pg):
     return out
 
 
+def render_instances(ins):
+    d = ins["delivery"]
+    out = ["", f"## Several instances: {ins['step']} x {ins['instances']} behind nginx, with "
+               f"Redis and PostgreSQL, against one {ins['single_step']}, release build", ""]
+    out += conditions(ins)
+    out += [f"- `scripts/services up --instances` starts one PostgreSQL, one Redis and nginx "
+            f"(with steps/s23/nginx.conf) in front of {ins['instances']} instances of "
+            f"{ins['step']} on ports of the bench's own; {ins['single_step']} on a database of "
+            "its own in the same PostgreSQL. Fresh data: the users signed up through the API, "
+            "each logged in once (the cookie holds on every instance).",
+            f"- Delivery: {d['sockets']:,} WebSockets, {d['per_recipient']} for each of "
+            f"{d['listeners']} listening users, socket j of a user on instance j mod "
+            f"{ins['instances']}: each user has sockets on every instance. Then, one at a time, "
+            f"{d['posts']} `POST /api/messages` (after {WS_WARMUP_POSTS} not recorded) through "
+            "the first instance (A, directly), from a user without a socket to each listener in "
+            "turn. Time = from just before the POST to the message read on the last of the "
+            "recipient's sockets: on A (its relay heard it from Redis too), and on the other "
+            "instances (B and C). Memory: each instance's VmRSS with its third of the idle "
+            "sockets, less without them.",
+            "",
+            "| sockets | on the other instances: last p50 / p99 / max ms | on A: last p50 / p99 "
+            "ms | POST answer p50 / p99 ms | lost | statuses | KiB per idle socket (A, B, C) |",
+            "|---|---|---|---|---|---|---|",
+            f"| {d['sockets']:,} | {d['other_last_p50_ms']} / {d['other_last_p99_ms']} / "
+            f"{d['other_last_max_ms']} | {d['same_last_p50_ms']} / {d['same_last_p99_ms']} | "
+            f"{d['post_p50_ms']} / {d['post_p99_ms']} | {d['lost']} | "
+            + ", ".join(f"{k}: {v}" for k, v in sorted(d["statuses"].items()))
+            + f" | {', '.join(map(str, d['kib_per_socket']))} |",
+            "",
+            f"Messages per second: `wrk -t1 -c<N> -d{ins['duration_s']}s`, `POST "
+            "/api/messages` logged in (to user 2, who has no socket then), on one instance of "
+            f"{ins['single_step']}, on one of {ins['step']} (the two others still relay each "
+            f"message from Redis), and through nginx to the {ins['instances']}. stored = the "
+            "rows counted in PostgreSQL afterwards. load = the 1-minute load average as the run "
+            "started; others = the CPU the machine's other processes took meanwhile, in cores "
+            "of 2.",
+            "",
+            "| target | connections | req/s | p50 ms | p99 ms | max ms | measured p50 / p99 ms "
+            "| errors | 2xx / stored | load | others |",
+            "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in ins["runs"]:
+        out.append(f"| {r['target']} | {r['connections']} | {r['rps']:,.0f} | "
+                   f"{ms(r['p50_us'])} | {ms(r['p99_us'])} | {ms(r['max_us'])} | "
+                   f"{measured(r, 'p50_us')} / {measured(r, 'p99_us')} | {r['errors_total']} | "
+                   f"{r['requests'] - r['http_errors']:,} / {r['stored']:,} | "
+                   f"{r.get('loadavg_at_start', '–')} | {r.get('others_cores', '–')} |")
+    out += ["", "Peak memory (VmHWM) of each instance, then of the single step: "
+            + ", ".join(f"{kib / 1024:.1f} MiB" for kib in ins["rss_peak_kib"]) + "."]
+    return out
+
+
 def render(data):
     m, t = data["machine"], data["tools"]
     out = [
@@ -337,6 +398,9 @@ def render(data):
     postgres = data.get("postgres")
     if postgres:
         out += render_postgres(postgres)
+    instances = data.get("instances")
+    if instances:
+        out += render_instances(instances)
     ws = data.get("websocket")
     if ws:
         out += render_websocket(ws)

@@ -45,11 +45,12 @@ class Poster:
     thread: it blocks until the answer, while the group's own thread stamps
     the frames that arrive meanwhile."""
 
-    def __init__(self, server):
+    def __init__(self, server, headers=None):
         # http.client sends the headers and a bytes body in one segment, with
         # TCP_NODELAY: no Nagle delay in the time measured.
         self.conn = http.client.HTTPConnection(server.host, server.port,
                                                timeout=WS_DELIVERY_TIMEOUT)
+        self.headers = {"Content-Type": "application/json", **(headers or {})}
         self.answer = None  # (status, body, at) once read
 
     def send(self, message):
@@ -59,8 +60,7 @@ class Poster:
         self.answer = None
         start = time.perf_counter()
         try:
-            self.conn.request("POST", "/api/messages", body,
-                              {"Content-Type": "application/json"})
+            self.conn.request("POST", "/api/messages", body, self.headers)
             reply = self.conn.getresponse()
             self.answer = (reply.status, reply.read().decode(), time.perf_counter())
         except socket.timeout:
