@@ -111,6 +111,23 @@ def delivery(instances, cookies, posts):
     return out
 
 
+def through_nginx(nginx, cookie, wanted):
+    """How many WebSockets nginx carries at once: opened through it, one
+    after the other, until one is refused or `wanted` are open."""
+    host, port = nginx.split("//")[1].split(":")
+    group = wsclient.Group()
+    try:
+        for n in range(wanted):
+            try:
+                group.connect(host, int(port), "/ws", timeout=3, headers={"Cookie": cookie})
+            except Exception as e:
+                return n, f"{type(e).__name__}: {e}"[:200]
+            group.poll(0)
+        return wanted, None
+    finally:
+        group.close_all()
+
+
 def stored(url, tag):
     """Messages whose content wrk tagged `tag` (bench.lua: bench-<tag>-...)."""
     return int(psql(url, f"SELECT count(*) FROM messages WHERE content LIKE 'bench-{tag}-%'"))
@@ -189,6 +206,11 @@ def part_instances(args, users):
             say(f"  on the other instances: last p50/p99 {d['other_last_p50_ms']} / "
                 f"{d['other_last_p99_ms']} ms; on the first {d['same_last_p50_ms']} / "
                 f"{d['same_last_p99_ms']} ms; lost {d['lost']}")
+            carried, refusal = through_nginx(nginx, cookies[2], INSTANCE_SOCKETS)
+            result["nginx_sockets"] = {"wanted": INSTANCE_SOCKETS, "open": carried,
+                                       "refusal": refusal}
+            say(f"nginx: {carried} of {INSTANCE_SOCKETS} WebSockets open through it"
+                + (f" ({refusal})" if refusal else ""))
             # The session cookie of user 1 holds on every instance (the key is
             # in the database they share); step 22's own.
             single_cookie = log_in(single, nicknames[0], password(1))
