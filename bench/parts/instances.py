@@ -2,13 +2,14 @@
 the messages through Redis, against one instance of step 22."""
 
 import json
+import os
 import re
 import tempfile
 import time
 from pathlib import Path
 
 from .common import (
-    INSTANCES_STEP, POSTGRES_STEP, ROOT, Server, build_release, context, ended, fail,
+    INSTANCES_STEP, POSTGRES_STEP, ROOT, Server, build_release, context, cpu_ticks, ended, fail,
     need_wrk, pick, request, run_wrk, say, step_names, wait_idle)
 from .grown_db import log_in
 from .postgres import database_url_of, psql, start_services, stop_services, free_ports
@@ -22,6 +23,7 @@ except Exception:  # said by --dry-run and by --websocket
 INSTANCES = 3
 INSTANCE_SOCKETS = 1000   # spread over the instances, WS_PER_USER per listening user
 INSTANCE_POSTS = 200      # timed, one at a time, through the first instance
+HZ = os.sysconf("SC_CLK_TCK")  # /proc's CPU times are in these ticks
 
 
 def password(n):
@@ -220,21 +222,30 @@ def part_instances(args, users):
             for target, base, cookie, database in targets:
                 run_wrk(base + "/api/messages", 10, 2, "post-as-logged-in", "warm",
                         headers=[f"Cookie: {cookie}"])
-            pids = [s.proc.pid for s in servers] + [
-                int((services / f"{name}.pid").read_text()) for name in ("postgres", "redis",
-                                                                         "nginx")]
+            groups = {"instances": [s.proc.pid for s in instances],
+                      POSTGRES_STEP: [single.proc.pid],
+                      **{name: [int((services / f"{name}.pid").read_text())]
+                         for name in ("postgres", "redis", "nginx")}}
+            pids = [pid for group in groups.values() for pid in group]
             for connections in args.connections:
                 for n, (target, base, cookie, database) in enumerate(targets):
                     tag = f"i{n}c{connections}"
                     say(f"{target}: POST /api/messages, {connections} connections, "
                         f"{args.duration} s")
+                    before = {name: cpu_ticks(group)[1] for name, group in groups.items()}
                     r = run_wrk(base + "/api/messages", connections, args.duration,
                                 "post-as-logged-in", tag, headers=[f"Cookie: {cookie}"],
                                 ours=pids)
+                    # The CPU each server took, per message stored: what a
+                    # message costs where.
+                    r["stored"] = stored(database, tag)
+                    r["cpu_us_per_message"] = {
+                        name: round((cpu_ticks(group)[1] - before[name]) / HZ * 1e6
+                                    / max(1, r["stored"]), 1)
+                        for name, group in groups.items()}
                     if not all(s.alive() for s in servers):
                         fail(f"an instance died during {target}")
-                    r.update({"target": target, "connections": connections,
-                              "stored": stored(database, tag)})
+                    r.update({"target": target, "connections": connections})
                     result["runs"].append(r)
             result["rss_peak_kib"] = [s.rss_kib("VmHWM") for s in servers]
         finally:

@@ -326,6 +326,17 @@ def render_instances(ins):
                    f"{measured(r, 'p50_us')} / {measured(r, 'p99_us')} | {r['errors_total']} | "
                    f"{r['requests'] - r['http_errors']:,} / {r['stored']:,} | "
                    f"{r.get('loadavg_at_start', '–')} | {r.get('others_cores', '–')} |")
+    costs = [r for r in ins["runs"] if r.get("cpu_us_per_message")]
+    if costs:
+        names = list(costs[0]["cpu_us_per_message"])
+        out += ["", "CPU per message stored, in µs, by server (its children included: "
+                "PostgreSQL's backends, nginx's worker), during each run above (CPU ticks of "
+                "/proc, 10 ms each: rough for the small ones):", "",
+                "| target | connections | " + " | ".join(names) + " |",
+                "|---|---|" + "---|" * len(names)]
+        for r in costs:
+            out.append(f"| {r['target']} | {r['connections']} | "
+                       + " | ".join(f"{r['cpu_us_per_message'][n]:,.0f}" for n in names) + " |")
     out += ["", "Peak memory (VmHWM) of each instance, then of the single step: "
             + ", ".join(f"{kib / 1024:.1f} MiB" for kib in ins["rss_peak_kib"]) + "."]
     return out
