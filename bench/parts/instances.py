@@ -222,7 +222,9 @@ def part_instances(args, users):
             for target, base, cookie, database in targets:
                 run_wrk(base + "/api/messages", 10, 2, "post-as-logged-in", "warm",
                         headers=[f"Cookie: {cookie}"])
-            groups = {"instances": [s.proc.pid for s in instances],
+            # Each instance apart: B and C only relay when wrk posts to A.
+            groups = {**{f"{INSTANCES_STEP} {'ABC'[n]}": [s.proc.pid]
+                         for n, s in enumerate(instances)},
                       POSTGRES_STEP: [single.proc.pid],
                       **{name: [int((services / f"{name}.pid").read_text())]
                          for name in ("postgres", "redis", "nginx")}}
