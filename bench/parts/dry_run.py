@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 from .common import (
-    ACCOUNTS_STEP, FOOTPRINT_STEP, INSTANCES_STEP, LOAD_STEP, LOGINS_ONE_AT_A_TIME, LOGIN_BURST,
+    ACCOUNTS_STEP, FOOTPRINT_STEP, LOAD_STEP, LOGINS_ONE_AT_A_TIME, LOGIN_BURST,
     MESSAGE_INDEXES, PAGE_CONNECTIONS, PAGING_STEP, RESULTS_JSON, ROOT, WRK_LUA, fail,
     has_accounts, has_message_indexes, has_paging, has_websocket, sample_passwords, say,
     step_names, wrk_version)

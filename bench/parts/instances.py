@@ -149,8 +149,8 @@ def instances_problems():
     elif "redis" not in (ROOT / "steps" / INSTANCES_STEP / "Cargo.toml").read_text():
         problems.append(f"{INSTANCES_STEP} has no Redis client (--instances)")
     if not problems and not services_take_instances():
-        say(f"instances: NOT READY: scripts/services up takes no --instances yet (nginx in "
-            f"front of instances on ports of the bench's own): --instances would stop")
+        say("instances: NOT READY: scripts/services up takes no --instances yet (nginx in "
+            "front of instances on ports of the bench's own): --instances would stop")
     elif not problems:
         say(f"instances: {INSTANCES} of {INSTANCES_STEP} behind nginx "
             "(scripts/services up --instances), "

@@ -253,7 +253,6 @@ def render_postgres(pg):
                 "p50 / p99 / p99.9 ms | errors | load | others |",
                 "|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in pg["runs"]:
-            m = r.get("measured") or {}
             out.append(f"| {r['step']} | `{r['method']} {r['path']}` | {r['connections']} | "
                        f"{r['rps']:,.0f} | {ms(r['p50_us'])} | {ms(r['p99_us'])} | "
                        f"{ms(r['max_us'])} | {measured(r, 'p50_us')} / {measured(r, 'p99_us')}"
