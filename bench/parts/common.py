@@ -363,12 +363,31 @@ def cpu_ticks(pids):
     return busy, sum(ticks for pid, _, ticks in stats if pid in ours)
 
 
+def pin(pids, cpus):
+    """Binds the processes `pids`, their threads and their children (and so
+    the children they start later) to the CPUs `cpus`."""
+    ours = set(pids)
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1]
+                                            .split()[1]) in pids:
+                ours.add(int(entry.name))
+        except OSError:
+            continue
+    for pid in ours:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            try:
+                os.sched_setaffinity(int(task.name), cpus)
+            except OSError:
+                pass
+
+
 def run_wrk(url, connections, duration, mode="get", tag="run", threads=1, headers=(),
-            ours=()):
+            ours=(), cpus=None):
     """One wrk run; its figures. With `ours` (the pids of the servers measured:
     they and their children, PostgreSQL's backends, are counted as ours), the
     CPU that other processes took meanwhile too, in cores (`others_cores`), and
-    the load average at the start."""
+    the load average at the start. With `cpus`, wrk runs on those CPUs only."""
     load = loadavg()[0]
     before, start = cpu_ticks(ours), time.monotonic()
     wrk_before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -376,7 +395,8 @@ def run_wrk(url, connections, duration, mode="get", tag="run", threads=1, header
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency",
            "--timeout", "5s", *(f"-H{h}" for h in headers), "-s", str(WRK_LUA), url,
            "--", mode, tag, str(connections)]
-    out = subprocess.run(cmd, capture_output=True, text=True)
+    out = subprocess.run(cmd, capture_output=True, text=True,
+                         preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)
     m = re.search(r"^BENCH-JSON (\{.*\})$", out.stdout, re.M)
     if out.returncode != 0 or not m:
         fail(f"wrk failed ({' '.join(cmd)}):\n{out.stdout}\n{out.stderr}")

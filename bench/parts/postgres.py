@@ -1,6 +1,7 @@
 """--postgres: s22 (PostgreSQL) against s21 (SQLite) on the grown data."""
 
 import json
+import os
 import re
 import shutil
 import socket
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from .common import (
     PAGE_CONNECTIONS, PAGING_STEP, POSTGRES_STEP, ROOT, Server, build_release, context,
-    ended, fail, need_wrk, request, run_wrk, sample_passwords, say, wait_idle)
+    ended, fail, need_wrk, pin, request, run_wrk, sample_passwords, say, wait_idle)
 from .grown_db import GROWN_MESSAGES, GROWN_USERS, fill_grown, get_page, log_in
 
 # ------------------------------------------------------------ PostgreSQL
@@ -175,6 +176,7 @@ def part_postgres(args, users, messages):
                 if len(json.loads(body)) != 50:
                     fail(f"{step}: GET {page} did not answer 50 messages")
                 run_wrk(server.url + page, 10, 2, headers=[cookies[step]])  # warm-up
+            postmaster = int((services / "postgres.pid").read_text())
             since = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
             for connections in PAGE_CONNECTIONS:
                 for method, path, mode in [("GET", page, "get"),
@@ -184,13 +186,28 @@ def part_postgres(args, users, messages):
                             f"{args.duration} s")
                         r = run_wrk(server.url + path, connections, args.duration, mode,
                                     f"{step}-c{connections}", headers=[cookies[step]],
-                                    ours=[s.proc.pid for s in servers.values()]
-                                    + [int((services / "postgres.pid").read_text())])
+                                    ours=[s.proc.pid for s in servers.values()] + [postmaster])
                         if not server.alive():
                             fail(f"{step} died during {method} {path}")
                         r.update({"step": step, "method": method, "path": path,
                                   "connections": connections})
                         result["runs"].append(r)
+            # Last, s22's page again with PostgreSQL on a core of its own, the
+            # step and wrk on the other: sharing both cores, a backend was
+            # seen to wait up to a second for one (bench/README.md).
+            if len(os.sched_getaffinity(0)) >= 2:
+                first, second = sorted(os.sched_getaffinity(0))[:2]
+                server = servers[POSTGRES_STEP]
+                pin([postmaster], {first})
+                pin([server.proc.pid], {second})
+                say(f"{POSTGRES_STEP}: GET {page}, 10 connections, PostgreSQL on CPU {first}, "
+                    f"the step and wrk on CPU {second}")
+                r = run_wrk(server.url + page, 10, args.duration, "get", "pinned",
+                            headers=[cookies[POSTGRES_STEP]], cpus={second},
+                            ours=[s.proc.pid for s in servers.values()] + [postmaster])
+                r.update({"step": POSTGRES_STEP, "method": "GET", "path": page,
+                          "connections": 10, "cpus": {"postgres": first, "step and wrk": second}})
+                result["pinned"] = r
             result["postgres_log"] = postgres_log(services, since)
             for step, server in servers.items():
                 result["rss_peak_kib"][step] = server.rss_kib("VmHWM")
