@@ -661,8 +661,12 @@ pub fn nginx_config(
 {user}worker_processes 1;
 pid nginx.pid;
 error_log "{log}" notice;
+# A WebSocket through nginx holds two connections, the page's and the
+# instance's: 4,096 of them for 2,000 pages (1,000 by default), and the
+# files to hold them.
+worker_rlimit_nofile 10000;
 events {{
-    worker_connections 1024;
+    worker_connections 4096;
 }}
 http {{
     access_log "{log}";

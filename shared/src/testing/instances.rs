@@ -51,6 +51,9 @@ impl Instances {
     /// tests' PostgreSQL.
     pub fn start_with(bin: &str, count: usize, own_postgres: bool) -> Option<Instances> {
         assert!(count > 0, "at least one instance");
+        // A thousand pages: their sockets, here and in the instances and
+        // nginx (which inherit the limit), outnumber the usual 1,024 files.
+        raise_open_files_limit();
         if let Err(missing) = Kind::Nginx.binary() {
             missing_tool(&format!("{missing}, so this test did NOT run"));
             return None;
@@ -307,5 +310,35 @@ mod tests {
         let skipped = reply_with("127.0.0.1:5011, 127.0.0.1:5012");
         assert_eq!(answering_port(&skipped), Some(5012));
         assert_eq!(answering_port(&reply_with("")), None);
+    }
+}
+
+/// Raises this process's limit of open files to the most it may have (the
+/// "hard" limit), for the children it starts too.
+fn raise_open_files_limit() {
+    #[repr(C)]
+    struct Limit {
+        current: u64,
+        most: u64,
+    }
+    unsafe extern "C" {
+        fn getrlimit(resource: i32, limit: *mut Limit) -> i32;
+        fn setrlimit(resource: i32, limit: *const Limit) -> i32;
+    }
+    // RLIMIT_NOFILE on Linux (services.rs runs Debian's servers only).
+    const OPEN_FILES: i32 = 7;
+    if !cfg!(target_os = "linux") {
+        return;
+    }
+    let mut limit = Limit {
+        current: 0,
+        most: 0,
+    };
+    // SAFETY: both read or write one `Limit`, laid out as C's `struct rlimit`.
+    unsafe {
+        if getrlimit(OPEN_FILES, &mut limit) == 0 && limit.current < limit.most {
+            limit.current = limit.most;
+            setrlimit(OPEN_FILES, &limit);
+        }
     }
 }
