@@ -23,7 +23,7 @@
 // refusal that `inlineScriptIsRefused` itself provokes.
 
 import { after } from 'node:test';
-import { existsSync, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -50,20 +50,34 @@ export const app = {
   /**
    * Stops the step at once, as a crash would (its connections drop), and
    * starts it again on the same port and database; resolves once it answers.
-   * The Rust side (`check_pages`) does it, asked through a file.
    */
   async restart() {
-    const control = process.env.CONTROL_DIR;
-    if (!control) throw new Error('app.restart() needs the Rust side: run the checks through cargo');
-    writeFileSync(join(control, 'restart'), '');
-    for (let waited = 0; waited < 30_000; waited += 50) {
-      if (existsSync(join(control, 'restarted'))) {
-        unlinkSync(join(control, 'restarted'));
-        return;
+    await app.control('restart');
+  },
+  /**
+   * Asks the Rust side (`check_pages`, `check_pages_with`) to do `command`
+   * (`restart`; step 23: `kill 1`, `stop redis`...), through a file; resolves
+   * once it is done, to the text it answered; throws why it failed.
+   */
+  async control(command, within = 60_000) {
+    const folder = process.env.CONTROL_DIR;
+    if (!folder) throw new Error('app.control() needs the Rust side: run the checks through cargo');
+    const file = (ending) => join(folder, `${command}.${ending}`);
+    writeFileSync(file('asked'), '');
+    for (let waited = 0; waited < within; waited += 50) {
+      if (existsSync(file('done'))) {
+        const answer = readFileSync(file('done'), 'utf8');
+        unlinkSync(file('done'));
+        return answer;
+      }
+      if (existsSync(file('failed'))) {
+        const why = readFileSync(file('failed'), 'utf8');
+        unlinkSync(file('failed'));
+        throw new Error(`${command}: ${why}`);
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    throw new Error('the step was not restarted within 30 s');
+    throw new Error(`${command} was not done within ${within / 1000} s`);
   },
 };
 

@@ -55,7 +55,7 @@ await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
 after(() => server.close());
 
 process.env.BASE_URL = `http://127.0.0.1:${server.address().port}`;
-const { open, inlineScriptIsRefused, documentHeaders, expectConsoleErrors } = await import(
+const { app, open, inlineScriptIsRefused, documentHeaders, expectConsoleErrors } = await import(
   './harness.mjs'
 );
 
@@ -329,4 +329,9 @@ test("in a real run, a page's own inline script refused by the CSP fails the che
     "the page's own inline script refused by the CSP",
     /console error: .*inline script violates the following Content Security Policy directive/,
   );
+});
+
+test('app.control asks the Rust side: a command it knows is done, another fails saying why', async () => {
+  assert.equal(await app.control('echo'), 'echoed');
+  await assert.rejects(app.control('no such command'), /no command "no such command" here/);
 });

@@ -36,17 +36,32 @@ const TIME_LIMIT: Duration = Duration::from_secs(180);
 /// asks through a file in a folder of its own (`CONTROL_DIR`), and this
 /// function, which waits for node, restarts the app on the same port.
 pub fn check_pages(app: &TestApp, script: &str) -> bool {
-    run_checks(script, &app.step, &app.base_url, Some(app))
+    let control = app.db_path().with_file_name("control");
+    let restart = |command: &str| match command {
+        "restart" => {
+            app.restart_on_the_same_port();
+            Ok(String::new())
+        }
+        other => Err(format!("no command {other:?} here")),
+    };
+    check_pages_with(script, &app.step, &app.base_url, &control, &restart)
 }
 
-fn run_checks(script: &str, step: &str, base_url: &str, app: Option<&TestApp>) -> bool {
+/// [`check_pages`] against the server at `base_url` (several instances
+/// behind nginx, step 23): each `await app.control("name")` of the checks
+/// runs `commands("name")` here, and answers its text; an `Err` fails that
+/// check with its text. `control` is a folder for the requests and answers.
+pub fn check_pages_with(
+    script: &str,
+    step: &str,
+    base_url: &str,
+    control: &Path,
+    commands: &dyn Fn(&str) -> Result<String, String>,
+) -> bool {
     let Some(tools) = find_tools() else {
         return false;
     };
-    let control = app.map(|app| app.db_path().with_file_name("control"));
-    if let Some(control) = &control {
-        std::fs::create_dir_all(control).expect("create the control folder");
-    }
+    std::fs::create_dir_all(control).expect("create the control folder");
     let screenshots = target_dir().join("screenshots");
 
     let mut child = Command::new(&tools.node)
@@ -57,7 +72,7 @@ fn run_checks(script: &str, step: &str, base_url: &str, app: Option<&TestApp>) -
         .env("CHROMIUM_PATH", &tools.chromium)
         .env("STEP", step)
         .env("SCREENSHOT_DIR", &screenshots)
-        .env("CONTROL_DIR", control.clone().unwrap_or_default())
+        .env("CONTROL_DIR", control)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -71,11 +86,23 @@ fn run_checks(script: &str, step: &str, base_url: &str, app: Option<&TestApp>) -
         if let Some(status) = child.try_wait().expect("wait for node") {
             break Some(status);
         }
-        if let (Some(app), Some(control)) = (app, &control)
-            && std::fs::remove_file(control.join("restart")).is_ok()
-        {
-            app.restart_on_the_same_port();
-            std::fs::write(control.join("restarted"), "").expect("answer the restart");
+        // A request is a file `<command>.asked`; its answer `<command>.done`,
+        // or `<command>.failed` with the reason.
+        for asked in std::fs::read_dir(control).into_iter().flatten().flatten() {
+            let name = asked.file_name().to_string_lossy().into_owned();
+            let Some(command) = name.strip_suffix(".asked") else {
+                continue;
+            };
+            let _ = std::fs::remove_file(asked.path());
+            let (answer, text) = match commands(command) {
+                Ok(text) => ("done", text),
+                Err(why) => ("failed", why),
+            };
+            // Written aside, then renamed: the checks never read half of it.
+            let aside = control.join(format!("{command}.writing"));
+            std::fs::write(&aside, text).expect("answer the checks");
+            std::fs::rename(&aside, control.join(format!("{command}.{answer}")))
+                .expect("answer the checks");
         }
         if started.elapsed() > TIME_LIMIT {
             let _ = child.kill();
@@ -247,7 +274,14 @@ mod tests {
     #[test]
     fn the_harness_reports_what_a_page_must_never_do() {
         let script = workspace_root().join("shared/browser/selftest.mjs");
-        // The script serves its own pages and sets BASE_URL itself.
-        run_checks(&script.to_string_lossy(), "harness", "", None);
+        // The script serves its own pages and sets BASE_URL itself; its
+        // `app.control("echo")` is answered, any other command fails.
+        let control = crate::testing::temp_dir();
+        let echo = |command: &str| match command {
+            "echo" => Ok("echoed".to_string()),
+            other => Err(format!("no command {other:?} here")),
+        };
+        check_pages_with(&script.to_string_lossy(), "harness", "", &control, &echo);
+        let _ = std::fs::remove_dir_all(control);
     }
 }

@@ -292,9 +292,12 @@ test('when the server does not answer, the page says so and keeps the text', asy
   assert.equal(await page.getByLabel('Message').inputValue(), 'anyone there?');
 });
 
-/** Opens the messages page of `nickname`, logged in, once its WebSocket is subscribed. */
-async function openLive(t, nickname) {
-  const page = await openAs(t, nickname, '/front/messages');
+/**
+ * Opens the messages page of `nickname` (at `url`: step 23, an instance's
+ * own address), logged in, once its WebSocket is subscribed.
+ */
+async function openLive(t, nickname, url = '/front/messages') {
+  const page = await openAs(t, nickname, url);
   await page.locator('body[data-subscribed="yes"]').waitFor({ state: 'attached' });
   return page;
 }
@@ -368,9 +371,12 @@ test('a page that lost its connection says so, and catches up on what it missed'
   await alice.locator(`table.messages tbody tr[data-id="${stored.id}"]`).waitFor();
 });
 
-/** Stores a message through the API, as `author`'s other page would; answers it. */
-async function postMessage(author, recipientId, content) {
-  const response = await fetch(app.url('/api/messages'), {
+/**
+ * Stores a message through the API, as `author`'s other page would (at
+ * `base`: step 23, an instance's own address); answers it.
+ */
+async function postMessage(author, recipientId, content, base = app.url('/')) {
+  const response = await fetch(new URL('/api/messages', base), {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', Cookie: sessions[author] },
     body: JSON.stringify({ recipient_id: recipientId, content }),
@@ -735,4 +741,114 @@ test('a page of another program on this machine cannot log the user out: its Ori
   const messages = await page.goto(app.url('/front/messages'));
   assert.equal(messages.status(), 200);
   assert.equal(await page.locator('h1').innerText(), 'Messages of alice (Alice Caroll)');
+});
+
+// Step 23: the checks above ran through nginx, in front of three instances;
+// these are about the instances. pages.rs answers `app.control(...)`: the
+// instances' own addresses, which have a page of a user, one killed, Redis
+// or PostgreSQL stopped and started again.
+
+/** The instances' own addresses, `http://127.0.0.1:PORT`, in nginx's order. */
+const instances = JSON.parse(await app.control('instances'));
+
+/** Waits until `page` shows each of `ids`; then checks every row is there once, in id order. */
+async function showsEachOnceInOrder(page, ids) {
+  for (const id of ids) {
+    await page.locator(`table.messages tbody tr[data-id="${id}"]`).waitFor({ timeout: 15_000 });
+  }
+  const shown = await rowIds(page);
+  assert.deepEqual(shown, [...new Set(shown)].sort((a, b) => a - b), 'each row once, in id order');
+}
+
+test('a page on each instance gets every message posted through any of them, once, in order', async (t) => {
+  const pages = [];
+  for (const url of instances) pages.push(await openLive(t, 'bob', `${url}/front/messages`));
+  // Three at once through each instance's own address: all nine at once.
+  const sent = instances.flatMap((url) =>
+    [1, 2, 3].map((n) => postMessage('alice', 2, `through ${url}, ${n}`, url)),
+  );
+  const ids = (await Promise.all(sent)).map((message) => message.id);
+  for (const page of pages) await showsEachOnceInOrder(page, ids);
+  await screenshot(pages[2], 'third-instance');
+});
+
+test('an instance killed while messages flow: its pages reconnect through nginx, and every message acknowledged is shown once', async (t) => {
+  // A user of this check's own, so that the instances' logs name only the
+  // pages opened here.
+  const erin = { name: 'Erin Kill', email: 'erin@foo.com', nickname: 'erin', password: 'erin-password' };
+  const signedUp = await fetch(app.url('/api/users'), {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(erin),
+  });
+  assert.equal(signedUp.status, 201);
+  const { id } = await signedUp.json();
+  passwords.erin = erin.password;
+  const pages = [];
+  for (let i = 0; i < 3; i++) pages.push(await openLive(t, 'erin'));
+  // How many sockets each page opened: a reconnection is a second one.
+  const sockets = pages.map(() => 0);
+  pages.forEach((page, i) => page.on('websocket', () => (sockets[i] += 1)));
+  const serving = JSON.parse(await app.control(`instances with pages of user ${id}`));
+  assert.ok(serving.length > 0, 'the pages are on some instance');
+
+  // alice writes to erin through nginx, every 10 ms; the first instance
+  // with a page of erin is killed after the tenth.
+  const acknowledged = [];
+  for (let n = 0; n < 60; n++) {
+    if (n === 10) await app.control(`kill ${serving[0]}`);
+    const response = await fetch(app.url('/api/messages'), {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Cookie: sessions.alice },
+      body: JSON.stringify({ recipient_id: id, content: `message ${n}` }),
+    }).catch(() => null);
+    // A POST cut with its instance may get no answer, or 502: not acknowledged.
+    if (response?.status === 201) acknowledged.push((await response.json()).id);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.ok(acknowledged.length >= 50, `only ${acknowledged.length} acknowledged`);
+  for (const page of pages) {
+    await page.locator('body[data-subscribed="yes"]').waitFor({ state: 'attached', timeout: 15_000 });
+    await showsEachOnceInOrder(page, acknowledged);
+  }
+  assert.ok(sockets.some((count) => count > 0), `no page reconnected: ${sockets}`);
+  await app.control(`start ${serving[0]}`);
+});
+
+test('Redis stopped and started again: each page catches up on what was posted meanwhile', async (t) => {
+  const pages = [];
+  for (const url of instances) pages.push(await openLive(t, 'charlie', `${url}/front/messages`));
+  await app.control('stop redis');
+  // Stored all the same: the database is the truth, the live feed a hint.
+  const meanwhile = [];
+  for (const n of [1, 2, 3]) meanwhile.push((await postMessage('bob', 3, `while Redis is away, ${n}`)).id);
+  await app.control('start redis');
+  for (const page of pages) await showsEachOnceInOrder(page, meanwhile);
+  // And live again.
+  const after = await postMessage('bob', 3, 'Redis is back');
+  for (const page of pages) await showsEachOnceInOrder(page, [after.id]);
+});
+
+test('PostgreSQL stopped: the form says the message was not sent, keeps it, and sends it once PostgreSQL is back', async (t) => {
+  const alice = await openLive(t, 'alice');
+  const bob = await openLive(t, 'bob');
+  expectConsoleErrors(alice, /status of 503/);
+  await app.control('stop postgres');
+  const refused = await sendFromTheForm(alice, 'bob', 'while PostgreSQL is away', () =>
+    alice.getByRole('button', { name: 'Send' }).click(),
+  );
+  assert.equal(refused.status(), 503);
+  const error = alice.getByRole('alert');
+  await error.waitFor();
+  assert.match(await error.innerText(), /^Not sent: the database cannot be used now/);
+  assert.equal(await alice.getByLabel('Message').inputValue(), 'while PostgreSQL is away');
+  await screenshot(alice, 'postgresql-away');
+
+  await app.control('start postgres');
+  const answer = await sendFromTheForm(alice, 'bob', 'while PostgreSQL is away', () =>
+    alice.getByRole('button', { name: 'Send' }).click(),
+  );
+  assert.equal(answer.status(), 201);
+  await error.waitFor({ state: 'hidden' });
+  await showsEachOnceInOrder(bob, [(await answer.json()).id]);
 });

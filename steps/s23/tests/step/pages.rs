@@ -1,8 +1,11 @@
 //! The pages (steps 04, 05, 12 to 14 and 20): their HTML as sent, then in headless
 //! Chromium (the checks in `pages.mjs`, next to this file; see docs/browser-tests.md).
 
+use std::cell::RefCell;
+
 use serde_json::json;
-use shared::testing::{TestApp, USERS, browser};
+use shared::testing::instances::INSTANCES;
+use shared::testing::{Instances, TestApp, USERS, browser};
 
 /// The app with the tutorial's three users, logged in as alice (user 1).
 fn app_as_alice() -> TestApp {
@@ -19,7 +22,7 @@ fn the_users_page_links_each_user_to_their_messages() {
     let page = app.get("/front/users");
     assert_eq!(page.status, 200);
     assert!(page.content_type.starts_with("text/html"));
-    assert!(page.body.contains("(version 22)"));
+    assert!(page.body.contains("(version 23)"));
     for (i, (name, email, nickname)) in USERS.iter().enumerate() {
         let id = i + 1;
         assert!(
@@ -270,8 +273,14 @@ fn the_script_is_served_from_the_binary() {
 }
 
 #[test]
-fn the_pages_work_in_a_real_browser() {
-    let app = shared::test_app!();
+fn the_pages_work_in_a_real_browser_on_three_instances_behind_nginx() {
+    // Step 23: every check goes through nginx, in front of three instances
+    // on a PostgreSQL of the test's own, which the last checks stop.
+    let bin = env!(concat!("CARGO_BIN_EXE_", env!("CARGO_PKG_NAME")));
+    let Some(chat) = Instances::start_with(bin, INSTANCES, true) else {
+        return;
+    };
+    let app = chat.instance(0);
     app.add_sample_users();
     // A user whose nickname and name are markup: the page must show it as text.
     let marked = json!({
@@ -303,9 +312,12 @@ fn the_pages_work_in_a_real_browser() {
     assert_eq!(app.post_json("/api/messages", &marked).status, 201);
 
     let before = app.count_rows("messages");
-    let ran = browser::check_pages(
-        &app,
+    let chat = RefCell::new(chat);
+    let ran = browser::check_pages_with(
         concat!(env!("CARGO_MANIFEST_DIR"), "/tests/step/pages.mjs"),
+        "s23",
+        &chat.borrow().front_url(),
+        &|command| control(&mut chat.borrow_mut(), command),
     );
     // pages.mjs sends ten messages from the form that the server stores
     // (five of odd text), and four it refuses or never receives (one from a
@@ -313,17 +325,62 @@ fn the_pages_work_in_a_real_browser() {
     // as its author: sixteen are in the file; and dave's 61 more notes, 60
     // while his page is not connected and one once it is again, then 56
     // while a catch-up is held and one from his page's form (step 21).
+    // Step 23: nine through the instances, up to 60 while one is killed,
+    // four around Redis's stop, one once PostgreSQL is back.
+    let chat = chat.into_inner();
     if ran {
-        assert_eq!(app.count_rows("messages"), before + 16 + 61 + 57);
-        // Each messages page connected its WebSocket (step 16), subscribed
-        // to its session's user's events (step 20).
-        let log = app.log();
+        let stored = chat.instance(0).count_rows("messages") - before;
+        let expected = 16 + 61 + 57 + 9 + 4 + 1;
         assert!(
-            log.contains(r#"connect-ack: "the messages page of alice is connected""#),
-            "{log}"
+            (expected + 50..=expected + 60).contains(&stored),
+            "{stored} stored"
         );
-        assert!(log.contains("subscribe: a page of user 1"), "{log}");
+        // Each messages page connected its WebSocket (step 16), subscribed
+        // to its session's user's events (step 20), on every instance.
+        for instance in chat.instances() {
+            let log = instance.log();
+            assert!(log.contains("connect-ack: \"the messages page of"), "{log}");
+            assert!(log.contains("subscribe: a page of user"), "{log}");
+        }
     }
+}
+
+/// What the page checks ask of the instances (`app.control(...)` in
+/// pages.mjs), answered as text.
+fn control(chat: &mut Instances, command: &str) -> Result<String, String> {
+    let words: Vec<&str> = command.split(' ').collect();
+    let instance = |word: &str| {
+        word.parse::<usize>()
+            .ok()
+            .filter(|&i| i < chat.instances().len())
+            .ok_or(format!("no instance {word:?}"))
+    };
+    match words.as_slice() {
+        ["instances"] => {
+            let urls: Vec<&str> = chat.instances().iter().map(|app| app.base_url()).collect();
+            return Ok(json!(urls).to_string());
+        }
+        // The instances that subscribed a page of that user, by their logs.
+        ["instances", "with", "pages", "of", "user", id] => {
+            let line = format!("subscribe: a page of user {id} ");
+            let serving: Vec<usize> = (0..chat.instances().len())
+                .filter(|&i| chat.instance(i).log().contains(&line))
+                .collect();
+            return Ok(json!(serving).to_string());
+        }
+        ["restart"] => chat.instances().iter().for_each(|app| {
+            app.kill();
+            app.start_again();
+        }),
+        ["kill", i] => chat.instance(instance(i)?).kill(),
+        ["start", i] => chat.instance(instance(i)?).start_again(),
+        ["stop", "redis"] => chat.stop_redis(),
+        ["start", "redis"] => chat.start_redis_again(),
+        ["stop", "postgres"] => chat.stop_postgres(),
+        ["start", "postgres"] => chat.start_postgres_again(),
+        _ => return Err(format!("no command {command:?}")),
+    }
+    Ok(String::new())
 }
 
 #[test]

@@ -200,11 +200,16 @@ fn a_page_that_never_reads_or_goes_away_does_not_hold_up_the_others() {
         assert!(event["data"]["content"].as_str().unwrap().starts_with(&format!("{i} ")));
     }
     // The page that read nothing got what its queue held, then was let go
-    // and told why: 1013, try again later.
+    // and told why: 1013, try again later; or 1001, going away, when the
+    // heartbeat noticed it first (through Redis, each message takes longer
+    // at step 23, and 1,500 of them outlast the 10 s of GONE_AFTER).
     let (received, close) = never_reads.events_then_close(Duration::from_secs(2));
     assert!(received > 0 && received < 1500, "it got {received}");
     let code = close.map(|close| u16::from(close.code));
-    assert_eq!(code, Some(1013), "it got {received}, then {code:?}");
+    assert!(
+        matches!(code, Some(1013 | 1001)),
+        "it got {received}, then {code:?}"
+    );
     assert_eq!(app.get("/api/version").status, 200);
 }
 
