@@ -973,13 +973,18 @@ mod tests {
             return;
         };
         let port = services.nginx.as_ref().unwrap().port;
+        let mut tried_the_dead_one = false;
         for _ in 0..4 {
             let answer = ask(port, "GET /api/version HTTP/1.1\r\nHost: localhost\r\n\r\n");
             assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-            let upstream = format!("x-upstream: {live_address}");
+            // "x-upstream: 127.0.0.1:DEAD, 127.0.0.1:LIVE" when it tried the dead one.
             let lower = answer.to_ascii_lowercase();
-            assert!(lower.lines().any(|l| l.ends_with(&upstream)), "{answer}");
+            let upstream = lower.lines().find_map(|l| l.strip_prefix("x-upstream: "));
+            let last = upstream.and_then(|u| u.trim_end().rsplit(", ").next());
+            assert_eq!(last, Some(live_address.to_string().as_str()), "{answer}");
+            tried_the_dead_one |= upstream.is_some_and(|u| u.contains(&dead.to_string()));
         }
+        assert!(tried_the_dead_one, "nginx's turn came to the dead one once");
 
         let upgrade = format!(
             "GET /ws HTTP/1.1\r\nHost: localhost:{port}\r\nUpgrade: websocket\r\n\

@@ -782,6 +782,15 @@ impl Client {
         &self.base_url
     }
 
+    /// The same browser (the same cookies, shared) talking to another
+    /// address: logged in through nginx, then straight to one instance.
+    pub fn at(&self, base_url: &str) -> Client {
+        Client {
+            base_url: base_url.to_string(),
+            ..self.clone()
+        }
+    }
+
     fn call(
         &self,
         method: &str,
