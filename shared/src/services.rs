@@ -485,13 +485,25 @@ impl Services {
             upstreams: upstreams.to_vec(),
         };
         for &kind in wanted {
-            let port = free_port();
-            if kind == Kind::Postgres {
-                services.postgres_data = Some(services.folder.postgres_data(port)?);
-            }
-            services.start_again(kind, port)?;
+            services.start_on_a_free_port(kind)?;
         }
         Ok(services)
+    }
+
+    /// Starts the server `kind` on a free port. One free a moment ago may
+    /// be taken meanwhile by another test's server: then another, a few times.
+    fn start_on_a_free_port(&mut self, kind: Kind) -> Result<(), Error> {
+        let mut attempt = 1;
+        loop {
+            let port = free_port();
+            if kind == Kind::Postgres {
+                self.postgres_data = Some(self.folder.postgres_data(port)?);
+            }
+            match self.start_again(kind, port) {
+                Err(Error::Failed(why)) if attempt < 5 && port_was_taken(&why) => attempt += 1,
+                started => return started,
+            }
+        }
     }
 
     /// Stops the server `kind`, as if it went down, and answers its port:
@@ -526,7 +538,7 @@ impl Services {
     /// that were started after the other servers, on ports of their own.
     pub fn start_nginx_in_front_of(&mut self, upstreams: &[SocketAddr]) -> Result<(), Error> {
         self.upstreams = upstreams.to_vec();
-        self.start_again(Kind::Nginx, free_port())
+        self.start_on_a_free_port(Kind::Nginx)
     }
 
     /// [`Services::stop`] for PostgreSQL.
@@ -776,6 +788,11 @@ fn as_owner(command: &mut Command, dir: &Path, owner: Option<(u32, u32)>) {
         // The standard library drops root's other groups too.
         command.uid(uid).gid(gid);
     }
+}
+
+/// Does a failure to start say that its port was taken?
+fn port_was_taken(why: &str) -> bool {
+    why.contains("is taken by another program") || why.contains("already in use")
 }
 
 /// Fails when something already listens on `port`.

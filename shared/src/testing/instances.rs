@@ -159,6 +159,13 @@ impl Instances {
         self.apps.iter().position(|app| app.port == port)
     }
 
+    /// Runs one of the lesson's `http ...` lines verbatim through nginx:
+    /// `:5010` (nginx's port with `scripts/services up`) becomes its port
+    /// here ([`TestApp::httpie`]).
+    pub fn httpie(&self, line: &str) -> serde_json::Value {
+        self.apps[0].httpie(&line.replace(":5010", &format!(":{}", self.front_port())))
+    }
+
     /// The tutorial's sample users, in the shared database ([`TestApp::add_sample_users`]).
     pub fn add_sample_users(&self) {
         self.apps[0].add_sample_users();
@@ -290,29 +297,6 @@ pub(crate) fn private_redis() -> Services {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn reply_with(upstream: &str) -> Reply {
-        Reply {
-            status: 200,
-            content_type: String::new(),
-            location: None,
-            headers: vec![("x-upstream".into(), upstream.into())],
-            body: String::new(),
-        }
-    }
-
-    #[test]
-    fn the_answering_instance_is_the_last_one_nginx_tried() {
-        assert_eq!(answering_port(&reply_with("127.0.0.1:5011")), Some(5011));
-        let skipped = reply_with("127.0.0.1:5011, 127.0.0.1:5012");
-        assert_eq!(answering_port(&skipped), Some(5012));
-        assert_eq!(answering_port(&reply_with("")), None);
-    }
-}
-
 /// Raises this process's limit of open files to the most it may have (the
 /// "hard" limit), for the children it starts too.
 fn raise_open_files_limit() {
@@ -340,5 +324,28 @@ fn raise_open_files_limit() {
             limit.current = limit.most;
             setrlimit(OPEN_FILES, &limit);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply_with(upstream: &str) -> Reply {
+        Reply {
+            status: 200,
+            content_type: String::new(),
+            location: None,
+            headers: vec![("x-upstream".into(), upstream.into())],
+            body: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_answering_instance_is_the_last_one_nginx_tried() {
+        assert_eq!(answering_port(&reply_with("127.0.0.1:5011")), Some(5011));
+        let skipped = reply_with("127.0.0.1:5011, 127.0.0.1:5012");
+        assert_eq!(answering_port(&skipped), Some(5012));
+        assert_eq!(answering_port(&reply_with("")), None);
     }
 }
