@@ -3,6 +3,7 @@
 //! instance reaches the pages on all of them, once each, in the order of
 //! the ids, and a thousand pages over the three. What survives an instance,
 //! Redis or PostgreSQL going down is checked in a real browser (pages.mjs).
+//! And the lesson's lines of nginx.conf are the file's.
 
 use std::thread;
 use std::time::{Duration, Instant};
@@ -127,4 +128,31 @@ fn a_thousand_pages_over_the_three_instances_each_get_their_users_messages_once(
     eprintln!(
         "1,000 pages over 3 instances: 10 messages posted and delivered in {all_delivered:?}"
     );
+}
+
+#[test]
+fn the_lessons_nginx_lines_are_the_steps_nginx_conf() {
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let lesson = std::fs::read_to_string(format!("{dir}/README.md")).expect("the lesson");
+    let conf = std::fs::read_to_string(format!("{dir}/nginx.conf")).expect("nginx.conf");
+    let blocks: Vec<String> = lesson
+        .split("```nginx\n")
+        .skip(1)
+        .map(|rest| {
+            let block = rest.split("```").next().unwrap_or_default();
+            // The block as the lesson indents it in its list.
+            block
+                .lines()
+                .map(|line| line.strip_prefix("  ").unwrap_or(line))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect();
+    assert!(!blocks.is_empty(), "the lesson shows nginx.conf");
+    for block in blocks {
+        assert!(
+            conf.contains(block.trim_end()),
+            "not in nginx.conf:\n{block}"
+        );
+    }
 }
