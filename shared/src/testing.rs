@@ -471,14 +471,7 @@ impl TestApp {
             cookies: Cookies::default(),
             ..self.client()
         };
-        let password = password_of(nickname).expect("a sample user's nickname");
-        let reply = client.log_in(nickname, password).expect("an answer");
-        assert_eq!(
-            reply.status, 200,
-            "logging in as {nickname}: {}",
-            reply.body
-        );
-        client
+        client.logged_in_as(nickname)
     }
 
     /// Logs in with `nickname` and `password` (`POST /api/login`, step 20
@@ -757,6 +750,19 @@ impl Client {
     pub fn log_in(&self, nickname: &str, password: &str) -> Option<Reply> {
         let body = json!({ "nickname": nickname, "password": password });
         self.post_json("/api/login", &body)
+    }
+
+    /// The client, logged in as the sample user `nickname` with their
+    /// sample password; fails the test if the step refuses.
+    pub fn logged_in_as(self, nickname: &str) -> Client {
+        let password = password_of(nickname).expect("a sample user's nickname");
+        let reply = self.log_in(nickname, password).expect("an answer");
+        assert_eq!(
+            reply.status, 200,
+            "logging in as {nickname}: {}",
+            reply.body
+        );
+        self
     }
 
     /// Opens a WebSocket to `path` (`/ws`) with the client's cookies.

@@ -141,15 +141,7 @@ impl Instances {
 
     /// A client of nginx logged in as the sample user `nickname`.
     pub fn front_as(&self, nickname: &str) -> Client {
-        let client = self.front();
-        let password = super::password_of(nickname).expect("a sample user's nickname");
-        let reply = client.log_in(nickname, password).expect("an answer");
-        assert_eq!(
-            reply.status, 200,
-            "logging in as {nickname}: {}",
-            reply.body
-        );
-        client
+        self.front().logged_in_as(nickname)
     }
 
     /// The instance that answered `reply`, which came through nginx: its
