@@ -75,30 +75,15 @@ where
         exit(2);
     }
     init_logging();
-    let url = given_or_default(options.database_url, "DATABASE_URL", DEFAULT_DATABASE_URL);
-    if let Some(address) = server_address(&url)
-        && !answers(&address)
-    {
-        eprintln!(
-            "error: no PostgreSQL answers at {url}: start one with `scripts/services up` \
-             (it prints its DATABASE_URL), or name another with --database-url"
-        );
-        exit(1);
-    }
-    let mut redis_url = None;
-    if uses_redis {
-        let url = given_or_default(options.redis_url, "REDIS_URL", DEFAULT_REDIS_URL);
-        if let Some(address) = server_address(&url)
-            && !answers(&address)
-        {
-            eprintln!(
-                "error: no Redis answers at {url}: start one with `scripts/services up` \
-                 (it prints its REDIS_URL), or name another with --redis-url"
-            );
-            exit(1);
-        }
-        redis_url = Some(url);
-    }
+    let url = server_url(
+        options.database_url,
+        "PostgreSQL",
+        "DATABASE_URL",
+        DEFAULT_DATABASE_URL,
+    );
+    // Redis too, from step 23 on (an import does not use it).
+    let redis_url = (uses_redis && options.import.is_none())
+        .then(|| server_url(options.redis_url, "Redis", "REDIS_URL", DEFAULT_REDIS_URL));
     let db = match connect(Postgres { url: url.clone() }).await {
         Ok(db) => db,
         Err(e) => {
@@ -133,11 +118,24 @@ where
     }
 }
 
-/// The option's value, else the environment variable's, else `default`.
-fn given_or_default(given: Option<String>, variable: &str, default: &str) -> String {
-    given
+/// The server's URL: the option's value, else the environment variable's,
+/// else `default`. Without a server that answers there, the step stops
+/// with one line saying how to get one.
+fn server_url(given: Option<String>, server: &str, variable: &str, default: &str) -> String {
+    let url = given
         .or_else(|| std::env::var(variable).ok().filter(|url| !url.is_empty()))
-        .unwrap_or_else(|| default.to_string())
+        .unwrap_or_else(|| default.to_string());
+    if let Some(address) = server_address(&url)
+        && !answers(&address)
+    {
+        let option = variable.to_lowercase().replace('_', "-");
+        eprintln!(
+            "error: no {server} answers at {url}: start one with `scripts/services up` \
+             (it prints its {variable}), or name another with --{option}"
+        );
+        exit(1);
+    }
+    url
 }
 
 /// 23 for `s23`; 0 for a name that is not a step's.

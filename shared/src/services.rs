@@ -485,13 +485,25 @@ impl Services {
             upstreams: upstreams.to_vec(),
         };
         for &kind in wanted {
-            let port = free_port();
-            if kind == Kind::Postgres {
-                services.postgres_data = Some(services.folder.postgres_data(port)?);
-            }
-            services.start_again(kind, port)?;
+            services.start_on_a_free_port(kind)?;
         }
         Ok(services)
+    }
+
+    /// Starts the server `kind` on a free port. One free a moment ago may
+    /// be taken meanwhile by another test's server: then another, a few times.
+    fn start_on_a_free_port(&mut self, kind: Kind) -> Result<(), Error> {
+        let mut attempt = 1;
+        loop {
+            let port = free_port();
+            if kind == Kind::Postgres {
+                self.postgres_data = Some(self.folder.postgres_data(port)?);
+            }
+            match self.start_again(kind, port) {
+                Err(Error::Failed(why)) if attempt < 5 && port_was_taken(&why) => attempt += 1,
+                started => return started,
+            }
+        }
     }
 
     /// Stops the server `kind`, as if it went down, and answers its port:
@@ -526,7 +538,7 @@ impl Services {
     /// that were started after the other servers, on ports of their own.
     pub fn start_nginx_in_front_of(&mut self, upstreams: &[SocketAddr]) -> Result<(), Error> {
         self.upstreams = upstreams.to_vec();
-        self.start_again(Kind::Nginx, free_port())
+        self.start_on_a_free_port(Kind::Nginx)
     }
 
     /// [`Services::stop`] for PostgreSQL.
@@ -661,8 +673,12 @@ pub fn nginx_config(
 {user}worker_processes 1;
 pid nginx.pid;
 error_log "{log}" notice;
+# A WebSocket through nginx holds two connections, the page's and the
+# instance's: 4,096 of them for 2,000 pages (1,000 by default), and the
+# files to hold them.
+worker_rlimit_nofile 10000;
 events {{
-    worker_connections 1024;
+    worker_connections 4096;
 }}
 http {{
     access_log "{log}";
@@ -772,6 +788,11 @@ fn as_owner(command: &mut Command, dir: &Path, owner: Option<(u32, u32)>) {
         // The standard library drops root's other groups too.
         command.uid(uid).gid(gid);
     }
+}
+
+/// Does a failure to start say that its port was taken?
+fn port_was_taken(why: &str) -> bool {
+    why.contains("is taken by another program") || why.contains("already in use")
 }
 
 /// Fails when something already listens on `port`.
@@ -969,13 +990,18 @@ mod tests {
             return;
         };
         let port = services.nginx.as_ref().unwrap().port;
+        let mut tried_the_dead_one = false;
         for _ in 0..4 {
             let answer = ask(port, "GET /api/version HTTP/1.1\r\nHost: localhost\r\n\r\n");
             assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-            let upstream = format!("x-upstream: {live_address}");
+            // "x-upstream: 127.0.0.1:DEAD, 127.0.0.1:LIVE" when it tried the dead one.
             let lower = answer.to_ascii_lowercase();
-            assert!(lower.lines().any(|l| l.ends_with(&upstream)), "{answer}");
+            let upstream = lower.lines().find_map(|l| l.strip_prefix("x-upstream: "));
+            let last = upstream.and_then(|u| u.trim_end().rsplit(", ").next());
+            assert_eq!(last, Some(live_address.to_string().as_str()), "{answer}");
+            tried_the_dead_one |= upstream.is_some_and(|u| u.contains(&dead.to_string()));
         }
+        assert!(tried_the_dead_one, "nginx's turn came to the dead one once");
 
         let upgrade = format!(
             "GET /ws HTTP/1.1\r\nHost: localhost:{port}\r\nUpgrade: websocket\r\n\

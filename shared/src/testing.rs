@@ -471,14 +471,7 @@ impl TestApp {
             cookies: Cookies::default(),
             ..self.client()
         };
-        let password = password_of(nickname).expect("a sample user's nickname");
-        let reply = client.log_in(nickname, password).expect("an answer");
-        assert_eq!(
-            reply.status, 200,
-            "logging in as {nickname}: {}",
-            reply.body
-        );
-        client
+        client.logged_in_as(nickname)
     }
 
     /// Logs in with `nickname` and `password` (`POST /api/login`, step 20
@@ -759,6 +752,19 @@ impl Client {
         self.post_json("/api/login", &body)
     }
 
+    /// The client, logged in as the sample user `nickname` with their
+    /// sample password; fails the test if the step refuses.
+    pub fn logged_in_as(self, nickname: &str) -> Client {
+        let password = password_of(nickname).expect("a sample user's nickname");
+        let reply = self.log_in(nickname, password).expect("an answer");
+        assert_eq!(
+            reply.status, 200,
+            "logging in as {nickname}: {}",
+            reply.body
+        );
+        self
+    }
+
     /// Opens a WebSocket to `path` (`/ws`) with the client's cookies.
     pub fn websocket(&self, path: &str) -> Socket {
         self.websocket_with(path, &[])
@@ -780,6 +786,15 @@ impl Client {
     /// `http://127.0.0.1:PORT`: the app's, or nginx's in front of instances.
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// The same browser (the same cookies, shared) talking to another
+    /// address: logged in through nginx, then straight to one instance.
+    pub fn at(&self, base_url: &str) -> Client {
+        Client {
+            base_url: base_url.to_string(),
+            ..self.clone()
+        }
     }
 
     fn call(

@@ -36,7 +36,6 @@ const TIME_LIMIT: Duration = Duration::from_secs(180);
 /// asks through a file in a folder of its own (`CONTROL_DIR`), and this
 /// function, which waits for node, restarts the app on the same port.
 pub fn check_pages(app: &TestApp, script: &str) -> bool {
-    let control = app.db_path().with_file_name("control");
     let restart = |command: &str| match command {
         "restart" => {
             app.restart_on_the_same_port();
@@ -44,24 +43,25 @@ pub fn check_pages(app: &TestApp, script: &str) -> bool {
         }
         other => Err(format!("no command {other:?} here")),
     };
-    check_pages_with(script, &app.step, &app.base_url, &control, &restart)
+    check_pages_with(script, &app.step, &app.base_url, &restart)
 }
 
 /// [`check_pages`] against the server at `base_url` (several instances
 /// behind nginx, step 23): each `await app.control("name")` of the checks
 /// runs `commands("name")` here, and answers its text; an `Err` fails that
-/// check with its text. `control` is a folder for the requests and answers.
+/// check with its text.
 pub fn check_pages_with(
     script: &str,
     step: &str,
     base_url: &str,
-    control: &Path,
     commands: &dyn Fn(&str) -> Result<String, String>,
 ) -> bool {
     let Some(tools) = find_tools() else {
         return false;
     };
-    std::fs::create_dir_all(control).expect("create the control folder");
+    // Where the checks ask, and where they find the answers.
+    let folder = super::temp_dir();
+    let control = folder.as_path();
     let screenshots = target_dir().join("screenshots");
 
     let mut child = Command::new(&tools.node)
@@ -111,6 +111,7 @@ pub fn check_pages_with(
         }
         thread::sleep(Duration::from_millis(50));
     };
+    let _ = std::fs::remove_dir_all(&folder);
     let report = format!(
         "{}{}",
         stdout.join().unwrap_or_default(),
@@ -276,12 +277,10 @@ mod tests {
         let script = workspace_root().join("shared/browser/selftest.mjs");
         // The script serves its own pages and sets BASE_URL itself; its
         // `app.control("echo")` is answered, any other command fails.
-        let control = crate::testing::temp_dir();
         let echo = |command: &str| match command {
             "echo" => Ok("echoed".to_string()),
             other => Err(format!("no command {other:?} here")),
         };
-        check_pages_with(&script.to_string_lossy(), "harness", "", &control, &echo);
-        let _ = std::fs::remove_dir_all(control);
+        check_pages_with(&script.to_string_lossy(), "harness", "", &echo);
     }
 }

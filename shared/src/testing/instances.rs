@@ -51,6 +51,9 @@ impl Instances {
     /// tests' PostgreSQL.
     pub fn start_with(bin: &str, count: usize, own_postgres: bool) -> Option<Instances> {
         assert!(count > 0, "at least one instance");
+        // A thousand pages: their sockets, here and in the instances and
+        // nginx (which inherit the limit), outnumber the usual 1,024 files.
+        raise_open_files_limit();
         if let Err(missing) = Kind::Nginx.binary() {
             missing_tool(&format!("{missing}, so this test did NOT run"));
             return None;
@@ -138,15 +141,7 @@ impl Instances {
 
     /// A client of nginx logged in as the sample user `nickname`.
     pub fn front_as(&self, nickname: &str) -> Client {
-        let client = self.front();
-        let password = super::password_of(nickname).expect("a sample user's nickname");
-        let reply = client.log_in(nickname, password).expect("an answer");
-        assert_eq!(
-            reply.status, 200,
-            "logging in as {nickname}: {}",
-            reply.body
-        );
-        client
+        self.front().logged_in_as(nickname)
     }
 
     /// The instance that answered `reply`, which came through nginx: its
@@ -154,6 +149,13 @@ impl Instances {
     pub fn answered(&self, reply: &Reply) -> Option<usize> {
         let port = answering_port(reply)?;
         self.apps.iter().position(|app| app.port == port)
+    }
+
+    /// Runs one of the lesson's `http ...` lines verbatim through nginx:
+    /// `:5010` (nginx's port with `scripts/services up`) becomes its port
+    /// here ([`TestApp::httpie`]).
+    pub fn httpie(&self, line: &str) -> serde_json::Value {
+        self.apps[0].httpie(&line.replace(":5010", &format!(":{}", self.front_port())))
     }
 
     /// The tutorial's sample users, in the shared database ([`TestApp::add_sample_users`]).
@@ -284,6 +286,36 @@ pub(crate) fn private_redis() -> Services {
             exit(0);
         }
         Err(Error::Failed(message)) => panic!("{message}"),
+    }
+}
+
+/// Raises this process's limit of open files to the most it may have (the
+/// "hard" limit), for the children it starts too.
+fn raise_open_files_limit() {
+    #[repr(C)]
+    struct Limit {
+        current: u64,
+        most: u64,
+    }
+    unsafe extern "C" {
+        fn getrlimit(resource: i32, limit: *mut Limit) -> i32;
+        fn setrlimit(resource: i32, limit: *const Limit) -> i32;
+    }
+    // RLIMIT_NOFILE on Linux (services.rs runs Debian's servers only).
+    const OPEN_FILES: i32 = 7;
+    if !cfg!(target_os = "linux") {
+        return;
+    }
+    let mut limit = Limit {
+        current: 0,
+        most: 0,
+    };
+    // SAFETY: both read or write one `Limit`, laid out as C's `struct rlimit`.
+    unsafe {
+        if getrlimit(OPEN_FILES, &mut limit) == 0 && limit.current < limit.most {
+            limit.current = limit.most;
+            setrlimit(OPEN_FILES, &limit);
+        }
     }
 }
 

@@ -33,6 +33,26 @@ fn without_a_server_the_step_says_in_one_line_how_to_start_one() {
 }
 
 #[test]
+fn without_redis_the_step_says_in_one_line_how_to_start_it() {
+    // Step 23: PostgreSQL answers, Redis (port 1) does not.
+    let database = shared::testing::postgres::new_database();
+    let output = Command::new(bin())
+        .args(["--port", "0", "--database-url", &database])
+        .args(["--redis-url", "redis://127.0.0.1:1"])
+        .output()
+        .unwrap();
+    shared::testing::postgres::drop_database(&database);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("error: no Redis answers at redis://127.0.0.1:1: start one with"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("scripts/services up") && stderr.contains("--redis-url"));
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+#[test]
 fn the_url_may_come_from_database_url_and_a_db_file_is_refused() {
     let output = Command::new(bin())
         .args(["--port", "0"])
@@ -85,6 +105,7 @@ fn a_migration_that_fails_stops_the_step_with_one_line_and_changes_nothing() {
     app.sql("DROP TABLE messages, users, session_key, migrations; CREATE TABLE users (x INT)");
     let output = Command::new(bin())
         .args(["--port", "0", "--database-url", &url])
+        .args(["--redis-url", app.redis_url()])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));

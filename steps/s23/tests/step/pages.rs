@@ -312,11 +312,12 @@ fn the_pages_work_in_a_real_browser_on_three_instances_behind_nginx() {
     assert_eq!(app.post_json("/api/messages", &marked).status, 201);
 
     let before = app.count_rows("messages");
+    let front = chat.front_url();
     let chat = RefCell::new(chat);
     let ran = browser::check_pages_with(
         concat!(env!("CARGO_MANIFEST_DIR"), "/tests/step/pages.mjs"),
         "s23",
-        &chat.borrow().front_url(),
+        &front,
         &|command| control(&mut chat.borrow_mut(), command),
     );
     // pages.mjs sends ten messages from the form that the server stores
@@ -357,7 +358,8 @@ fn control(chat: &mut Instances, command: &str) -> Result<String, String> {
     };
     match words.as_slice() {
         ["instances"] => {
-            let urls: Vec<&str> = chat.instances().iter().map(|app| app.base_url()).collect();
+            let urls: Vec<&str> =
+                chat.instances().iter().map(|app| app.base_url.as_str()).collect();
             return Ok(json!(urls).to_string());
         }
         // The instances that subscribed a page of that user, by their logs.
@@ -372,12 +374,12 @@ fn control(chat: &mut Instances, command: &str) -> Result<String, String> {
             app.kill();
             app.start_again();
         }),
-        ["kill", i] => chat.instance(instance(i)?).kill(),
-        ["start", i] => chat.instance(instance(i)?).start_again(),
         ["stop", "redis"] => chat.stop_redis(),
         ["start", "redis"] => chat.start_redis_again(),
         ["stop", "postgres"] => chat.stop_postgres(),
         ["start", "postgres"] => chat.start_postgres_again(),
+        ["kill", i] => chat.instance(instance(i)?).kill(),
+        ["start", i] => chat.instance(instance(i)?).start_again(),
         _ => return Err(format!("no command {command:?}")),
     }
     Ok(String::new())

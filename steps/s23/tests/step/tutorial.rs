@@ -198,3 +198,27 @@ fn the_paging_commands_of_the_lesson_work_verbatim() {
         "messages 1 and 2: the start\n{headers}"
     );
 }
+
+#[test]
+fn the_lessons_commands_through_nginx_work_verbatim() {
+    if !httpie_is_installed() {
+        return;
+    }
+    // Step 23: three instances behind nginx, whose port replaces 5010.
+    let Some(chat) = shared::test_instances!() else {
+        return;
+    };
+    chat.add_sample_users();
+    assert_eq!(
+        chat.httpie("http --session=alice :5010/api/login nickname=alice password=alice-password"),
+        json!({"id": 1, "name": "Alice Caroll", "email": "alice@foo.com", "nickname": "alice"})
+    );
+    // Logged in through one instance, the session holds on the others.
+    let stored = chat.httpie(
+        r#"http --session=alice :5010/api/messages recipient_id=2 content="through any instance""#,
+    );
+    assert_eq!(stored["author"]["nickname"], "alice");
+    assert_eq!(stored["recipient"]["nickname"], "bob");
+    assert_eq!(stored["content"], "through any instance");
+    assert_eq!(chat.sql("SELECT count(*) FROM messages").trim(), "1");
+}
