@@ -23,6 +23,7 @@ except Exception:  # said by --dry-run and by --websocket
 INSTANCES = 3
 INSTANCE_SOCKETS = 1000   # spread over the instances, WS_PER_USER per listening user
 INSTANCE_POSTS = 200      # timed, one at a time, through the first instance
+NGINX_SOCKETS = 2 * INSTANCE_SOCKETS + 100  # tried through nginx, one after the other
 HZ = os.sysconf("SC_CLK_TCK")  # /proc's CPU times are in these ticks
 
 
@@ -170,7 +171,7 @@ def part_instances(args, users):
              "cannot be put in front of the bench's own instances")
     if wsclient is None:
         fail("bench/wsclient.py does not import: python3 -m pip install websockets")
-    raise_fd_limit(2 * INSTANCE_SOCKETS + 200)
+    raise_fd_limit(NGINX_SOCKETS + 200)
     single_binary = build_release(POSTGRES_STEP)
     binary = build_release(INSTANCES_STEP)
     note = wait_idle(args.wait_idle)
@@ -208,10 +209,10 @@ def part_instances(args, users):
             say(f"  on the other instances: last p50/p99 {d['other_last_p50_ms']} / "
                 f"{d['other_last_p99_ms']} ms; on the first {d['same_last_p50_ms']} / "
                 f"{d['same_last_p99_ms']} ms; lost {d['lost']}")
-            carried, refusal = through_nginx(nginx, cookies[2], INSTANCE_SOCKETS)
-            result["nginx_sockets"] = {"wanted": INSTANCE_SOCKETS, "open": carried,
-                                       "refusal": refusal}
-            say(f"nginx: {carried} of {INSTANCE_SOCKETS} WebSockets open through it"
+            wanted = NGINX_SOCKETS
+            carried, refusal = through_nginx(nginx, cookies[2], wanted)
+            result["nginx_sockets"] = {"wanted": wanted, "open": carried, "refusal": refusal}
+            say(f"nginx: {carried} of {wanted} WebSockets open through it"
                 + (f" ({refusal})" if refusal else ""))
             # The session cookie of user 1 holds on every instance (the key is
             # in the database they share); step 22's own.

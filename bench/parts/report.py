@@ -315,10 +315,10 @@ def render_instances(ins):
             ""]
     ns = ins.get("nginx_sockets")
     if ns:
-        out += [f"Through nginx (one worker, `worker_connections 1024` in the configuration "
-                f"shared/src/services.rs writes; each WebSocket holds two, the page's and the "
-                f"instance's): {ns['open']:,} of {ns['wanted']:,} sockets opened, one after "
-                "the other" + (f", then `{ns['refusal']}`." if ns["refusal"] else "."), ""]
+        out += [f"Through nginx (as shared/src/services.rs configures it; each WebSocket "
+                f"holds two of its connections, the page's and the instance's): "
+                f"{ns['open']:,} of {ns['wanted']:,} sockets opened, one after the other"
+                + (f", then `{ns['refusal']}`." if ns["refusal"] else "."), ""]
     out += [f"Messages per second: `wrk -t1 -c<N> -d{ins['duration_s']}s`, `POST "
             "/api/messages` logged in (to user 2, who has no socket then), on one instance of "
             f"{ins['single_step']}, on one of {ins['step']} (the two others still relay each "
