@@ -172,8 +172,10 @@ fn catch_up(hub: &Hub, from: Option<i64>) {
     hub.send_to_everyone(&ByteString::from(event));
 }
 
-/// The number of PostgreSQL's advisory lock that is the turn.
-const TURN: i64 = 23;
+/// The turn is PostgreSQL's advisory lock number 23: taken, then given
+/// back. Plain SQL text, without parameters: one round trip each.
+const TAKE_TURN: &str = "SELECT pg_advisory_lock(23)";
+const GIVE_TURN_BACK: &str = "SELECT pg_advisory_unlock(23)";
 
 /// The turn to store a message and publish it, one instance at a time, so
 /// that the messages are published in the order of their ids (step 22 had
@@ -186,7 +188,7 @@ pub struct Turn {
 impl Turn {
     /// Waits for the turn, on `connection`, which then runs the queries.
     pub async fn take(connection: Object) -> Result<Turn, ApiError> {
-        connection.execute("SELECT pg_advisory_lock($1)", &[&TURN]).await?;
+        connection.batch_execute(TAKE_TURN).await?;
         Ok(Turn {
             connection: Some(connection),
         })
@@ -194,7 +196,7 @@ impl Turn {
 
     /// Gives the turn to the next instance; the connection goes back to the pool.
     pub async fn give_back(mut self) -> Result<(), ApiError> {
-        self.execute("SELECT pg_advisory_unlock($1)", &[&TURN]).await?;
+        self.batch_execute(GIVE_TURN_BACK).await?;
         drop(self.connection.take());
         Ok(())
     }
