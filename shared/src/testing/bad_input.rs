@@ -752,9 +752,16 @@ fn error_says(reply: &Reply, hint: &str) -> Result<(), String> {
     }
 }
 
-/// The server still answers: `GET /api/version` is a 200.
+/// The server still answers: `GET /api/version` is a 200. A connection
+/// closed without a word is tried once more, saying so on stderr: seen once
+/// in CI (s11 copied for an exercise), not reproduced in 20 runs since; a
+/// server that is gone fails both tries.
 fn answers_next(app: &TestApp) -> Result<(), String> {
-    let reply = send(app, "GET", "/api/version", &[], b"");
+    let reply = try_send(app, "GET", "/api/version", &[], b"").unwrap_or_else(|why| {
+        let _ = writeln!(std::io::stderr(), "{why}: tried again");
+        std::thread::sleep(Duration::from_millis(200));
+        send(app, "GET", "/api/version", &[], b"")
+    });
     match reply.status {
         200 => Ok(()),
         status => Err(format!(
@@ -785,6 +792,17 @@ pub fn send(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Reply {
+    try_send(app, method, path, headers, body).unwrap_or_else(|why| panic!("{why}"))
+}
+
+/// [`send`], or why there was no answer.
+fn try_send(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<Reply, String> {
     let mut stream = TcpStream::connect(("127.0.0.1", app.port))
         .unwrap_or_else(|e| panic!("cannot connect: {e}"));
     stream
@@ -816,8 +834,8 @@ pub fn send(
     let answer = read_answer(&mut stream);
     let _ = stream.shutdown(std::net::Shutdown::Both);
     let _ = writing.join();
-    parse_reply(&answer).unwrap_or_else(|| {
-        panic!(
+    parse_reply(&answer).ok_or_else(|| {
+        format!(
             "no HTTP answer to {method} {}: {:?}",
             short(path),
             short(&String::from_utf8_lossy(&answer))
