@@ -428,7 +428,16 @@ pub fn check_body(app: &TestApp, path: &str, table: &str, cases: &[Case]) -> usi
             .iter()
             .map(|ct| ("Content-Type", ct.as_str()))
             .collect();
-        let reply = send(app, case.method, path, &headers, &case.body);
+        let sent = try_send(app, case.method, path, &headers, &case.body);
+        // An answer lost with nothing stored is asked for once more (see
+        // `answered_or_again`); one lost after a row was stored fails.
+        let stored = app.count_rows(table) > before;
+        let reply = match sent {
+            Err(why) if stored => panic!("{why}, and a row was stored"),
+            sent => answered_or_again(sent, &case.what, || {
+                send(app, case.method, path, &headers, &case.body)
+            }),
+        };
         let after = app.count_rows(table);
         if let Err(why) = judge(&reply, &case.expect, after - before) {
             failures.push(format!("{} {path}, {}: {why}", case.method, case.what));
@@ -752,14 +761,28 @@ fn error_says(reply: &Reply, hint: &str) -> Result<(), String> {
     }
 }
 
-/// The server still answers: `GET /api/version` is a 200. A connection
-/// closed without a word is tried once more, saying so on stderr: seen once
-/// in CI (s11 copied for an exercise), not reproduced in 20 runs since; a
-/// server that is gone fails both tries.
-fn answers_next(app: &TestApp) -> Result<(), String> {
-    let reply = try_send(app, "GET", "/api/version", &[], b"").unwrap_or_else(|why| {
-        let _ = writeln!(std::io::stderr(), "{why}: tried again");
+/// The answer; or, for a connection closed without a word, the answer to
+/// `again()`, saying so on stderr with `what` was sent. Seen in about one
+/// run in five of `scripts/exercise verify` (16 runs of a step's tests
+/// each), never with one step's tests alone: a POST of the matrix, or the
+/// GET after one, got no answer. The cause is not known yet (the stderr line
+/// names the case); a server that is gone still fails the second try.
+fn answered_or_again(
+    sent: Result<Reply, String>,
+    what: &str,
+    again: impl FnOnce() -> Reply,
+) -> Reply {
+    sent.unwrap_or_else(|why| {
+        let _ = writeln!(std::io::stderr(), "{why} ({what}): tried again");
         std::thread::sleep(Duration::from_millis(200));
+        again()
+    })
+}
+
+/// The server still answers: `GET /api/version` is a 200.
+fn answers_next(app: &TestApp) -> Result<(), String> {
+    let sent = try_send(app, "GET", "/api/version", &[], b"");
+    let reply = answered_or_again(sent, "after a case", || {
         send(app, "GET", "/api/version", &[], b"")
     });
     match reply.status {
