@@ -763,7 +763,7 @@ fn error_says(reply: &Reply, hint: &str) -> Result<(), String> {
 
 /// The answer; or, for a connection closed without a word, the answer to
 /// `again()`, saying so on stderr with `what` was sent. Seen in about one
-/// run in five of `scripts/exercise verify` (16 runs of a step's tests
+/// run in eight of `scripts/exercise verify` (16 runs of a step's tests
 /// each), never with one step's tests alone: a POST of the matrix, or the
 /// GET after one, got no answer. The cause is not known yet (the stderr line
 /// names the case); a server that is gone still fails the second try.
