@@ -123,26 +123,31 @@ async fn create_message(
         }
     }
     // One message at a time, stored then published, across all the
-    // instances: the turn is a lock in the database they share (pubsub.rs).
-    let turn = Turn::take(connection).await?;
+    // instances: the turn is a lock in the database they share, which this
+    // connection holds until it gives it back (pubsub.rs).
+    let connection = Turn::take(connection).await?;
     // Each statement is prepared once per connection, then reused.
-    let insert = turn
+    let insert = connection
         .prepare_cached(
             "INSERT INTO messages (content, author_id, recipient_id) VALUES ($1, $2, $3)
              RETURNING id",
         )
         .await?;
-    let row = turn.query_one(&insert, &[&new.content, &author_id, &recipient_id]).await?;
+    let row = connection
+        .query_one(&insert, &[&new.content, &author_id, &recipient_id])
+        .await?;
     let id: i64 = row.try_get(0)?;
     // The answer: the stored message as a conversation lists it, with
     // its two users in full, so a page can show their nicknames.
-    let select = turn.prepare_cached(&format!("{MESSAGES_WITH_USERS} WHERE m.id = $1")).await?;
-    let row = turn.query_one(&select, &[&id]).await?;
+    let select = connection
+        .prepare_cached(&format!("{MESSAGES_WITH_USERS} WHERE m.id = $1"))
+        .await?;
+    let row = connection.query_one(&select, &[&id]).await?;
     let message = MessageWithUsers::from_row(&row)?;
     // Stored: every instance hears of it, and sends it to its pages of the
     // recipient and of the author (steps 18, 19 and 23).
     feed.publish(message.clone()).await;
-    turn.give_back().await?;
+    connection.give_back().await?;
     Ok(HttpResponse::Created().json(message))
 }
 
